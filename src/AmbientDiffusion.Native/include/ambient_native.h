@@ -1,0 +1,183 @@
+/*
+ * ambient_native: the flat C ABI of AmbientDiffusion over libtorch and stb_image.
+ *
+ * Conventions (the C# binding in AmbientDiffusion.Torch/Native relies on every one of them):
+ *  - Tensors and generators are opaque handles owned by the caller and released with *_free.
+ *  - Functions returning a handle return NULL on failure; functions returning int32_t return 0 on success
+ *    and -1 on failure. After a failure ad_last_error() holds the message (thread-local, no backtrace).
+ *  - No C++ exception crosses this boundary; bad shapes, dtypes and dims are reported as errors.
+ *  - dtype codes are c10::ScalarType values (uint8 0, int64 4, float16 5, float32 6, float64 7, bool 11,
+ *    bfloat16 15); device types are c10::DeviceType values (cpu 0, cuda 1).
+ *  - Lists of integers are (pointer, length) pairs; lists of tensors are (handle array, length) pairs.
+ *  - Generators are CPU generators. Random tensors for another device are drawn on the CPU and moved, so that
+ *    a seed gives the same numbers on every device.
+ */
+#ifndef AMBIENT_NATIVE_H
+#define AMBIENT_NATIVE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AD_API __attribute__((visibility("default")))
+
+/* Bumped whenever an export changes signature or meaning; the binding refuses a shim of another version. */
+#define AD_ABI_VERSION 1
+
+typedef struct ad_tensor_s* ad_tensor;
+typedef struct ad_generator_s* ad_generator;
+
+/* ---- runtime ---------------------------------------------------------------------------------------- */
+AD_API int32_t ad_abi_version(void);
+AD_API const char* ad_torch_version(void);
+AD_API const char* ad_last_error(void);
+AD_API const char* ad_blas_name(void);
+AD_API int32_t ad_cuda_is_available(void);
+AD_API int32_t ad_cuda_device_count(void);
+AD_API int32_t ad_cuda_synchronize(int32_t device_index);
+AD_API int32_t ad_set_allow_tf32(int32_t allow);
+AD_API int32_t ad_get_num_threads(void);
+AD_API int32_t ad_set_num_threads(int32_t threads);
+AD_API int64_t ad_live_tensors(void);
+AD_API int32_t ad_is_grad_enabled(void);
+AD_API int32_t ad_set_grad_enabled(int32_t enabled);
+
+/* ---- tensor lifetime and metadata ------------------------------------------------------------------- */
+AD_API void ad_tensor_free(ad_tensor t);
+AD_API int32_t ad_tensor_dim(ad_tensor t);
+AD_API int32_t ad_tensor_shape(ad_tensor t, int64_t* out, int32_t capacity);
+AD_API int32_t ad_tensor_dtype(ad_tensor t);
+AD_API int32_t ad_tensor_device(ad_tensor t, int32_t* type, int32_t* index);
+AD_API int64_t ad_tensor_numel(ad_tensor t);
+AD_API int32_t ad_tensor_is_contiguous(ad_tensor t);
+AD_API int32_t ad_tensor_item(ad_tensor t, double* out);
+AD_API void* ad_tensor_data_ptr(ad_tensor t);
+AD_API int32_t ad_tensor_copy_to(ad_tensor t, void* dst, int64_t nbytes);
+AD_API ad_tensor ad_tensor_to(ad_tensor t, int32_t dtype, int32_t device_type, int32_t device_index, int32_t copy);
+AD_API ad_tensor ad_tensor_clone(ad_tensor t);
+AD_API ad_tensor ad_tensor_alias(ad_tensor t);
+
+/* ---- creation --------------------------------------------------------------------------------------- */
+AD_API ad_tensor ad_from_data(const void* data, const int64_t* shape, int32_t ndim, int32_t dtype,
+                              int32_t device_type, int32_t device_index);
+AD_API ad_tensor ad_empty(const int64_t* shape, int32_t ndim, int32_t dtype, int32_t device_type, int32_t device_index);
+AD_API ad_tensor ad_full(const int64_t* shape, int32_t ndim, double value, int32_t dtype, int32_t device_type,
+                         int32_t device_index);
+AD_API ad_tensor ad_arange(double start, double end, double step, int32_t dtype, int32_t device_type,
+                           int32_t device_index);
+/* kind: 0 randn (mean 0, std 1), 1 rand [0, 1), 2 randint [low, high). gen may be NULL (default generator). */
+AD_API ad_tensor ad_random(int32_t kind, const int64_t* shape, int32_t ndim, double low, double high, int32_t dtype,
+                           int32_t device_type, int32_t device_index, ad_generator gen);
+/* In-place fills: kind 0 normal_(a = mean, b = std), 1 uniform_(a, b), 2 bernoulli_(p = a). */
+AD_API int32_t ad_random_(ad_tensor t, int32_t kind, double a, double b, ad_generator gen);
+
+/* ---- generators ------------------------------------------------------------------------------------- */
+AD_API ad_generator ad_generator_new(uint64_t seed);
+AD_API void ad_generator_free(ad_generator g);
+/* g NULL means the default CPU generator. */
+AD_API int32_t ad_generator_manual_seed(ad_generator g, uint64_t seed);
+AD_API ad_tensor ad_generator_get_state(ad_generator g);
+AD_API int32_t ad_generator_set_state(ad_generator g, ad_tensor state);
+/* Seeds every device's default generator. */
+AD_API int32_t ad_manual_seed(uint64_t seed);
+
+/* ---- pointwise -------------------------------------------------------------------------------------- */
+AD_API ad_tensor ad_unary(ad_tensor t, int32_t op);
+AD_API int32_t ad_unary_(ad_tensor t, int32_t op);
+AD_API ad_tensor ad_binary(ad_tensor a, ad_tensor b, int32_t op);
+AD_API int32_t ad_binary_(ad_tensor a, ad_tensor b, int32_t op);
+/* reverse != 0 computes scalar OP t instead of t OP scalar. */
+AD_API ad_tensor ad_binary_scalar(ad_tensor t, double scalar, int32_t op, int32_t reverse);
+AD_API int32_t ad_binary_scalar_(ad_tensor t, double scalar, int32_t op);
+AD_API ad_tensor ad_add_scaled(ad_tensor a, ad_tensor b, double alpha);
+AD_API int32_t ad_add_scaled_(ad_tensor a, ad_tensor b, double alpha);
+AD_API int32_t ad_addcmul_(ad_tensor t, ad_tensor t1, ad_tensor t2, double value);
+AD_API int32_t ad_addcdiv_(ad_tensor t, ad_tensor t1, ad_tensor t2, double value);
+AD_API int32_t ad_lerp_(ad_tensor t, ad_tensor end, double weight);
+AD_API int32_t ad_copy_(ad_tensor dst, ad_tensor src);
+AD_API int32_t ad_fill_(ad_tensor t, double value);
+AD_API int32_t ad_zero_(ad_tensor t);
+AD_API ad_tensor ad_where(ad_tensor cond, ad_tensor a, ad_tensor b);
+AD_API ad_tensor ad_clamp(ad_tensor t, double min, double max, int32_t has_min, int32_t has_max);
+AD_API int32_t ad_clamp_(ad_tensor t, double min, double max, int32_t has_min, int32_t has_max);
+AD_API ad_tensor ad_masked_fill(ad_tensor t, ad_tensor mask, double value);
+
+/* ---- reductions ------------------------------------------------------------------------------------- */
+/* ndims 0 reduces over every dim. Arg reductions (argmax/argmin) take at most one dim. */
+AD_API ad_tensor ad_reduce(ad_tensor t, int32_t op, const int64_t* dims, int32_t ndims, int32_t keepdim);
+AD_API int32_t ad_topk(ad_tensor t, int64_t k, int64_t dim, int32_t largest, int32_t sorted, ad_tensor* values,
+                       ad_tensor* indices);
+
+/* ---- shape and indexing ----------------------------------------------------------------------------- */
+AD_API ad_tensor ad_view(ad_tensor t, const int64_t* shape, int32_t ndim);
+AD_API ad_tensor ad_reshape(ad_tensor t, const int64_t* shape, int32_t ndim);
+AD_API ad_tensor ad_expand(ad_tensor t, const int64_t* shape, int32_t ndim);
+AD_API ad_tensor ad_repeat(ad_tensor t, const int64_t* repeats, int32_t ndim);
+AD_API ad_tensor ad_permute(ad_tensor t, const int64_t* dims, int32_t ndim);
+AD_API ad_tensor ad_flip(ad_tensor t, const int64_t* dims, int32_t ndim);
+AD_API ad_tensor ad_transpose(ad_tensor t, int64_t dim0, int64_t dim1);
+AD_API ad_tensor ad_flatten(ad_tensor t, int64_t start_dim, int64_t end_dim);
+AD_API ad_tensor ad_unsqueeze(ad_tensor t, int64_t dim);
+/* has_dim 0 squeezes every dim of size 1. */
+AD_API ad_tensor ad_squeeze(ad_tensor t, int64_t dim, int32_t has_dim);
+AD_API ad_tensor ad_contiguous(ad_tensor t);
+AD_API ad_tensor ad_narrow(ad_tensor t, int64_t dim, int64_t start, int64_t length);
+AD_API ad_tensor ad_select(ad_tensor t, int64_t dim, int64_t index);
+AD_API ad_tensor ad_index_select(ad_tensor t, int64_t dim, ad_tensor index);
+AD_API ad_tensor ad_gather(ad_tensor t, int64_t dim, ad_tensor index);
+AD_API ad_tensor ad_cat(const ad_tensor* tensors, int32_t n, int64_t dim);
+AD_API ad_tensor ad_stack(const ad_tensor* tensors, int32_t n, int64_t dim);
+/* Writes up to capacity handles into out and returns how many (chunk may return fewer than asked). */
+AD_API int32_t ad_chunk(ad_tensor t, int64_t chunks, int64_t dim, ad_tensor* out, int32_t capacity);
+
+/* ---- linear algebra --------------------------------------------------------------------------------- */
+AD_API ad_tensor ad_matmul(ad_tensor a, ad_tensor b);
+AD_API ad_tensor ad_bmm(ad_tensor a, ad_tensor b);
+AD_API ad_tensor ad_linear(ad_tensor x, ad_tensor weight, ad_tensor bias);
+
+/* ---- neural-network ops ----------------------------------------------------------------------------- */
+AD_API ad_tensor ad_conv2d(ad_tensor x, ad_tensor weight, ad_tensor bias, const int64_t* stride,
+                           const int64_t* padding, const int64_t* dilation, int64_t groups);
+AD_API ad_tensor ad_conv_transpose2d(ad_tensor x, ad_tensor weight, ad_tensor bias, const int64_t* stride,
+                                     const int64_t* padding, const int64_t* output_padding, int64_t groups,
+                                     const int64_t* dilation);
+AD_API ad_tensor ad_group_norm(ad_tensor x, int64_t groups, ad_tensor weight, ad_tensor bias, double eps);
+AD_API ad_tensor ad_layer_norm(ad_tensor x, const int64_t* shape, int32_t ndim, ad_tensor weight, ad_tensor bias,
+                               double eps);
+AD_API ad_tensor ad_softmax(ad_tensor x, int64_t dim, int32_t log);
+/* Inverted dropout; the mask is drawn from gen (NULL: the default generator). */
+AD_API ad_tensor ad_dropout(ad_tensor x, double p, int32_t train, ad_generator gen);
+AD_API ad_tensor ad_upsample_nearest2d(ad_tensor x, int64_t out_h, int64_t out_w);
+AD_API ad_tensor ad_avg_pool2d(ad_tensor x, const int64_t* kernel, const int64_t* stride, const int64_t* padding);
+/* reduction: 0 none, 1 mean, 2 sum. */
+AD_API ad_tensor ad_mse_loss(ad_tensor a, ad_tensor b, int32_t reduction);
+AD_API ad_tensor ad_pad(ad_tensor x, const int64_t* pad, int32_t npad, double value);
+
+/* ---- autograd --------------------------------------------------------------------------------------- */
+AD_API int32_t ad_requires_grad(ad_tensor t);
+AD_API int32_t ad_set_requires_grad(ad_tensor t, int32_t requires_grad);
+AD_API int32_t ad_is_leaf(ad_tensor t);
+/* grad may be NULL for a scalar output. */
+AD_API int32_t ad_backward(ad_tensor t, ad_tensor grad, int32_t retain_graph);
+/* Writes the .grad handle into out, or NULL when no gradient is defined. */
+AD_API int32_t ad_grad(ad_tensor t, ad_tensor* out);
+/* grad NULL clears .grad. */
+AD_API int32_t ad_set_grad(ad_tensor t, ad_tensor grad);
+AD_API ad_tensor ad_detach(ad_tensor t);
+/* Replaces t's storage by src's (tensor.data = src): how parameters become views of a flat buffer. */
+AD_API int32_t ad_set_data(ad_tensor t, ad_tensor src);
+
+/* ---- images (stb_image) ----------------------------------------------------------------------------- */
+/* Decodes JPEG/PNG/BMP bytes into a uint8 [H, W, C] tensor. channels 0 keeps the file's channel count.
+   Images wider or taller than max_dim are refused before any pixel memory is allocated. */
+AD_API ad_tensor ad_image_decode(const uint8_t* bytes, int64_t length, int32_t channels, int32_t max_dim);
+/* Encodes a contiguous uint8 [H, W, C] tensor (C in 1..4) as PNG; returns the file bytes as a 1-D uint8 tensor. */
+AD_API ad_tensor ad_image_encode_png(ad_tensor image);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AMBIENT_NATIVE_H */

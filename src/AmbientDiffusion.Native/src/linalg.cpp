@@ -1,0 +1,14 @@
+// Matrix products.
+#include "common.h"
+
+extern "C" {
+
+AD_API ad_tensor ad_matmul(ad_tensor a, ad_tensor b) { AD_GUARD(nullptr, return ad::wrap(at::matmul(ad::get(a), ad::get(b)));) }
+
+AD_API ad_tensor ad_bmm(ad_tensor a, ad_tensor b) { AD_GUARD(nullptr, return ad::wrap(at::bmm(ad::get(a), ad::get(b)));) }
+
+AD_API ad_tensor ad_linear(ad_tensor x, ad_tensor weight, ad_tensor bias) {
+    AD_GUARD(nullptr, return ad::wrap(at::linear(ad::get(x), ad::get(weight), ad::opt(bias)));)
+}
+
+}  // extern "C"

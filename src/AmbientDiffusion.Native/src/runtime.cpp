@@ -1,0 +1,121 @@
+// Runtime exports: versions, errors, devices, threads, grad mode.
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include <cstdlib>
+
+#include "common.h"
+
+namespace ad {
+
+std::atomic<int64_t> live_tensors{0};
+
+namespace {
+thread_local std::string last_error;
+}
+
+void set_error(const char* message) { last_error = message != nullptr ? message : "(no message)"; }
+void set_error(const std::string& message) { last_error = message; }
+
+at::ScalarType scalar_type(int32_t code) {
+    switch (static_cast<at::ScalarType>(code)) {
+        case at::kByte:
+        case at::kChar:
+        case at::kShort:
+        case at::kInt:
+        case at::kLong:
+        case at::kHalf:
+        case at::kFloat:
+        case at::kDouble:
+        case at::kBool:
+        case at::kBFloat16:
+            return static_cast<at::ScalarType>(code);
+        default:
+            throw std::invalid_argument("unsupported dtype code " + std::to_string(code));
+    }
+}
+
+at::Device device(int32_t type, int32_t index) {
+    if (type == 0) return at::Device(at::kCPU);
+    if (type == 1) {
+        if (index < 0) throw std::invalid_argument("negative CUDA device index");
+        return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
+    }
+    throw std::invalid_argument("unsupported device type " + std::to_string(type));
+}
+
+at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index) {
+    return at::TensorOptions().dtype(scalar_type(dtype)).device(device(device_type, device_index));
+}
+
+std::vector<at::Tensor> tensor_list(const ad_tensor* handles, int32_t n) {
+    if (n < 0 || (n > 0 && handles == nullptr)) throw std::invalid_argument("invalid tensor list");
+    std::vector<at::Tensor> list;
+    list.reserve(static_cast<size_t>(n));
+    for (int32_t i = 0; i < n; ++i) list.push_back(get(handles[i]));
+    return list;
+}
+
+namespace {
+// OpenBLAS starts its own thread pool on top of libtorch's intra-op threads; on small matrices that
+// oversubscribes the cores. One BLAS thread measured best here unless the user sets OPENBLAS_NUM_THREADS.
+struct BlasDefaults {
+    BlasDefaults() {
+        if (std::getenv("OPENBLAS_NUM_THREADS") != nullptr) return;
+        using SetThreads = void (*)(int);
+        if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(1);
+    }
+};
+const BlasDefaults blas_defaults;
+}  // namespace
+
+}  // namespace ad
+
+extern "C" {
+
+AD_API int32_t ad_abi_version(void) { return AD_ABI_VERSION; }
+
+AD_API const char* ad_torch_version(void) { return TORCH_VERSION; }
+
+AD_API const char* ad_last_error(void) { return ad::last_error.c_str(); }
+
+AD_API const char* ad_blas_name(void) {
+    using GetConfig = char* (*)();
+    if (auto fn = reinterpret_cast<GetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) return fn();
+    if (dlsym(RTLD_DEFAULT, "mkl_get_max_threads") != nullptr) return "MKL";
+    return "reference BLAS (slow: install libopenblas0-pthread)";
+}
+
+AD_API int32_t ad_cuda_is_available(void) { AD_GUARD(0, return torch::cuda::is_available() ? 1 : 0;) }
+
+AD_API int32_t ad_cuda_device_count(void) { AD_GUARD(0, return static_cast<int32_t>(torch::cuda::device_count());) }
+
+AD_API int32_t ad_cuda_synchronize(int32_t device_index) {
+    AD_GUARD(-1, torch::cuda::synchronize(device_index); return 0;)
+}
+
+AD_API int32_t ad_set_allow_tf32(int32_t allow) {
+    AD_GUARD(-1, at::globalContext().setAllowTF32CuBLAS(allow != 0);
+             at::globalContext().setAllowTF32CuDNN(allow != 0); return 0;)
+}
+
+AD_API int32_t ad_get_num_threads(void) { AD_GUARD(-1, return at::get_num_threads();) }
+
+AD_API int32_t ad_set_num_threads(int32_t threads) {
+    AD_GUARD(-1, if (threads < 1) throw std::invalid_argument("thread count must be at least 1");
+             at::set_num_threads(threads); return 0;)
+}
+
+AD_API int64_t ad_live_tensors(void) { return ad::live_tensors.load(std::memory_order_relaxed); }
+
+AD_API int32_t ad_is_grad_enabled(void) { return at::GradMode::is_enabled() ? 1 : 0; }
+
+AD_API int32_t ad_set_grad_enabled(int32_t enabled) {
+    const bool previous = at::GradMode::is_enabled();
+    at::GradMode::set_enabled(enabled != 0);
+    return previous ? 1 : 0;
+}
+
+}  // extern "C"

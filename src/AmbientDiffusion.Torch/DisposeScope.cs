@@ -1,0 +1,61 @@
+namespace AmbientDiffusion.Torch;
+
+/// <summary>
+/// Owns every tensor created on this thread while it is the innermost scope, and frees them all when disposed.
+/// This is how native memory is released deterministically: a training step runs inside a scope, and only
+/// what is explicitly moved out (<see cref="Tensor.MoveToOuterDisposeScope"/>) or detached
+/// (<see cref="Tensor.DetachFromDisposeScope"/>, parameters, optimizer state) survives it.
+/// </summary>
+public sealed class DisposeScope : IDisposable
+{
+    [ThreadStatic] private static DisposeScope? _current;
+
+    private readonly List<Tensor> _owned = new();
+    private readonly DisposeScope? _outer;
+    private bool _disposed;
+
+    internal DisposeScope()
+    {
+        _outer = _current;
+        _current = this;
+    }
+
+    /// <summary>The innermost scope of this thread, or null.</summary>
+    public static DisposeScope? Current => _current;
+
+    /// <summary>The scope this one is nested in.</summary>
+    public DisposeScope? Outer => _outer;
+
+    /// <summary>Tensors this scope still owns.</summary>
+    public int Count => _owned.Count(t => ReferenceEquals(t.Scope, this) && !t.IsInvalid);
+
+    internal void Attach(Tensor tensor)
+    {
+        tensor.Scope = this;
+        _owned.Add(tensor);
+    }
+
+    /// <summary>Moves <paramref name="tensor"/> to the enclosing scope (or to no scope) and returns it.</summary>
+    public T MoveToOuter<T>(T tensor) where T : Tensor
+    {
+        if (!ReferenceEquals(tensor.Scope, this)) throw new InvalidOperationException("the tensor does not belong to this dispose scope");
+        tensor.Scope = null;
+        _outer?.Attach(tensor);
+        return tensor;
+    }
+
+    /// <summary>Frees every tensor still owned by this scope and makes the outer scope current again.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (!ReferenceEquals(_current, this))
+            throw new InvalidOperationException("dispose scopes must be disposed innermost first");
+        _current = _outer;
+        foreach (var tensor in _owned)
+        {
+            if (ReferenceEquals(tensor.Scope, this)) tensor.Dispose();
+        }
+        _owned.Clear();
+    }
+}
