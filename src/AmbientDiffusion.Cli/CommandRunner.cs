@@ -23,7 +23,7 @@ internal static class CommandRunner
         }
         catch (Exception e) when (IsUserError(e))
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {OneLine(e)}");
             return UserError;
         }
         catch (Exception e)
@@ -31,6 +31,15 @@ internal static class CommandRunner
             Console.Error.WriteLine($"internal error: {e}");
             return InternalError;
         }
+    }
+
+    /// <summary>The message alone: ArgumentException appends "(Parameter 'x')" and the actual value on new lines.</summary>
+    internal static string OneLine(Exception e)
+    {
+        var message = e.Message;
+        var cut = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        if (cut >= 0) message = message[..cut];
+        return message.ReplaceLineEndings(" ");
     }
 
     private static bool IsUserError(Exception e) => e is ArgumentException or FileNotFoundException or DirectoryNotFoundException

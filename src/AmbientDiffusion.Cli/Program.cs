@@ -4,6 +4,8 @@ using AmbientDiffusion.Cli.Commands;
 
 var root = new RootCommand("AmbientDiffusion: train diffusion models on corrupted data only, and measure memorization.")
 {
+    PrepareCommand.Create(),
+    CorruptCommand.Create(),
     InfoCommand.Create(),
 };
 return CommandRunner.Run(root, args);

@@ -175,6 +175,8 @@ AD_API int32_t ad_set_data(ad_tensor t, ad_tensor src);
 AD_API ad_tensor ad_image_decode(const uint8_t* bytes, int64_t length, int32_t channels, int32_t max_dim);
 /* Encodes a contiguous uint8 [H, W, C] tensor (C in 1..4) as PNG; returns the file bytes as a 1-D uint8 tensor. */
 AD_API ad_tensor ad_image_encode_png(ad_tensor image);
+/* Encodes a uint8 [H, W, C] tensor (C 1 or 3) as baseline JPEG at quality 1..100. */
+AD_API ad_tensor ad_image_encode_jpeg(ad_tensor image, int32_t quality);
 
 #ifdef __cplusplus
 }

@@ -89,19 +89,51 @@ AD_API ad_tensor ad_image_decode(const uint8_t* bytes, int64_t length, int32_t c
              return ad::wrap(out);)
 }
 
+}  // extern "C"
+
+namespace {
+
+// Validates a uint8 [H, W, C] image for an encoder and returns it contiguous on the CPU.
+at::Tensor encodable(const at::Tensor& x, int64_t max_channels, const char* format) {
+    if (x.scalar_type() != at::kByte || x.dim() != 3 || x.size(2) < 1 || x.size(2) > max_channels)
+        throw std::invalid_argument(std::string(format) + " encoding needs a uint8 [H, W, C] tensor with C in 1.." +
+                                    std::to_string(max_channels) + ", got " +
+                                    std::string(c10::toString(x.scalar_type())) + " " + c10::str(x.sizes()));
+    if (x.size(0) < 1 || x.size(1) < 1 || x.size(0) > 65535 || x.size(1) > 65535)
+        throw std::invalid_argument(std::string(format) + " encoding needs 1 to 65535 pixels a side");
+    return x.to(at::kCPU).contiguous();
+}
+
+ad_tensor bytes_tensor(const std::vector<uint8_t>& bytes) {
+    auto out = at::empty({static_cast<int64_t>(bytes.size())}, at::TensorOptions().dtype(at::kByte));
+    std::memcpy(out.data_ptr(), bytes.data(), bytes.size());
+    return ad::wrap(out);
+}
+
+}  // namespace
+
+extern "C" {
+
 AD_API ad_tensor ad_image_encode_png(ad_tensor image) {
-    AD_GUARD(nullptr, const auto& x = ad::get(image);
-             if (x.scalar_type() != at::kByte || x.dim() != 3 || x.size(2) < 1 || x.size(2) > 4)
-                 throw std::invalid_argument("PNG encoding needs a uint8 [H, W, C] tensor with C in 1..4, got " +
-                                             std::string(c10::toString(x.scalar_type())) + " " + c10::str(x.sizes()));
-             if (x.size(0) < 1 || x.size(1) < 1 || x.size(0) > INT32_MAX / 4 || x.size(1) > INT32_MAX / 4)
-                 throw std::invalid_argument("PNG encoding needs a non-empty image");
-             const auto pixels = x.to(at::kCPU).contiguous(); std::vector<uint8_t> bytes;
-             const int h = static_cast<int>(x.size(0)), w = static_cast<int>(x.size(1)), c = static_cast<int>(x.size(2));
+    AD_GUARD(nullptr, const auto pixels = encodable(ad::get(image), 4, "PNG"); std::vector<uint8_t> bytes;
+             const int h = static_cast<int>(pixels.size(0)), w = static_cast<int>(pixels.size(1)),
+                       c = static_cast<int>(pixels.size(2));
              if (stbi_write_png_to_func(append, &bytes, w, h, c, pixels.data_ptr(), w * c) == 0)
                  throw std::runtime_error("PNG encoding failed");
-             auto out = at::empty({static_cast<int64_t>(bytes.size())}, at::TensorOptions().dtype(at::kByte));
-             std::memcpy(out.data_ptr(), bytes.data(), bytes.size()); return ad::wrap(out);)
+             return bytes_tensor(bytes);)
+}
+
+AD_API ad_tensor ad_image_encode_jpeg(ad_tensor image, int32_t quality) {
+    AD_GUARD(nullptr, if (quality < 1 || quality > 100) throw std::invalid_argument("JPEG quality must lie in 1..100");
+             const auto& x = ad::get(image);
+             if (x.dim() == 3 && x.size(2) != 1 && x.size(2) != 3)
+                 throw std::invalid_argument("JPEG encoding needs 1 or 3 channels, got " + std::to_string(x.size(2)));
+             const auto pixels = encodable(x, 3, "JPEG"); std::vector<uint8_t> bytes;
+             const int h = static_cast<int>(pixels.size(0)), w = static_cast<int>(pixels.size(1)),
+                       c = static_cast<int>(pixels.size(2));
+             if (stbi_write_jpg_to_func(append, &bytes, w, h, c, pixels.data_ptr(), quality) == 0)
+                 throw std::runtime_error("JPEG encoding failed");
+             return bytes_tensor(bytes);)
 }
 
 }  // extern "C"

@@ -187,6 +187,30 @@ public sealed class SafeTensorsFile : IDisposable
         }
     }
 
+    /// <summary>Copies raw bytes of tensor <paramref name="name"/>, starting <paramref name="byteOffset"/> bytes into its data,
+    /// straight from the mapping: a data loader reads single samples without loading the whole tensor.</summary>
+    public void ReadBytes(string name, long byteOffset, Span<byte> destination)
+    {
+        var info = Info(name);
+        if (byteOffset < 0 || byteOffset + destination.Length > info.End - info.Begin)
+            throw new ArgumentOutOfRangeException(nameof(byteOffset), $"{Path}: bytes [{byteOffset}, {byteOffset + destination.Length}) lie outside tensor '{name}' ({info.End - info.Begin} bytes)");
+        CopyFromView(_dataStart + info.Begin + byteOffset, destination);
+    }
+
+    private unsafe void CopyFromView(long position, Span<byte> destination)
+    {
+        byte* pointer = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        try
+        {
+            new ReadOnlySpan<byte>(pointer + _view.PointerOffset + position, destination.Length).CopyTo(destination);
+        }
+        finally
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        }
+    }
+
     internal static SafeTensorsFile Open(string path)
     {
         torch.Initialize();

@@ -40,6 +40,14 @@ public static class ImageCodec
         return png.data<byte>();
     }
 
+    /// <summary>Encodes a uint8 [H, W, C] tensor (C = 1 or 3) as baseline JPEG.</summary>
+    public static byte[] EncodeJpeg(Tensor image, int quality = 95)
+    {
+        using var scope = torch.NewDisposeScope();
+        var jpeg = Tensor.FromNative(NativeMethods.ad_image_encode_jpeg(image.Handle, quality), "encode_jpeg");
+        return jpeg.data<byte>();
+    }
+
     /// <summary>Writes a uint8 [H, W, C] tensor as a PNG file, atomically.</summary>
     public static void SavePng(string path, Tensor image) => AtomicFile.WriteAllBytes(path, EncodePng(image));
 }

@@ -141,4 +141,5 @@ internal static unsafe partial class NativeMethods
     // images
     [LibraryImport(Library)] internal static partial IntPtr ad_image_decode(byte* bytes, long length, int channels, int maxDim);
     [LibraryImport(Library)] internal static partial IntPtr ad_image_encode_png(IntPtr image);
+    [LibraryImport(Library)] internal static partial IntPtr ad_image_encode_jpeg(IntPtr image, int quality);
 }

@@ -1,0 +1,90 @@
+using System.CommandLine;
+using AmbientDiffusion.Data;
+using Spectre.Console;
+
+namespace AmbientDiffusion.Cli.Commands;
+
+/// <summary>`ambient prepare`: a folder, CelebA or an IDX file → a prepared (clean) dataset file.</summary>
+internal static class PrepareCommand
+{
+    public static Command Create()
+    {
+        var source = new Argument<string>("source") { Description = "A folder of images, a CelebA folder (img_align_celeba/ + list_eval_partition.txt), an IDX file (.gz or raw), or fashion-mnist[:train|:test]." };
+        var output = new Option<string>("--out", "-o") { Description = "The prepared dataset file to write (.safetensors).", Required = true };
+        var format = new Option<string>("--format") { Description = "auto, folder, celeba or idx.", DefaultValueFactory = _ => "auto" };
+        format.AcceptOnlyFromAmong("auto", "folder", "celeba", "idx");
+        var resolution = new Option<int>("--resolution", "-r") { Description = "Side length of the square output images.", Required = true };
+        var channels = new Option<int?>("--channels") { Description = "1 (grayscale) or 3 (RGB); default 1 for IDX, 3 otherwise." };
+        var crop = new Option<int?>("--crop") { Description = "Side of the centred square cut before resizing (default: the largest)." };
+        var count = new Option<int?>("--count", "-n") { Description = "Training images to keep, a seeded random subset (default: all not held out)." };
+        var heldOut = new Option<int>("--heldout") { Description = "Images kept apart for memorization baselines (disjoint from the training images)." };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the subset selection." };
+        var partition = new Option<string?>("--partition") { Description = "CelebA split: train, validation or test (default: all)." };
+        var skipBad = new Option<bool>("--skip-bad") { Description = "Skip undecodable or too-small images and report them, instead of stopping." };
+        var command = new Command("prepare", """
+            Read source images, centre-crop and area-resize them, and write a prepared dataset file.
+
+            Examples:
+              ambient prepare fashion-mnist -r 32 -n 2000 --heldout 1000 -o data/fmnist-2k.safetensors
+              ambient prepare ~/data/celeba --partition train -r 64 --crop 140 -n 3000 -o data/celeba64-3k.safetensors
+              ambient prepare ~/photos --skip-bad -r 64 -o data/photos64.safetensors
+            """) { source, output, format, resolution, channels, crop, count, heldOut, seed, partition, skipBad };
+        command.SetAction(result =>
+        {
+            var imageSource = Open(result.GetValue(source)!, result.GetValue(format)!, result.GetValue(partition));
+            var options = new PrepareOptions(
+                result.GetValue(resolution),
+                result.GetValue(channels) ?? (imageSource is IdxSource ? 1 : 3),
+                result.GetValue(crop),
+                result.GetValue(count),
+                result.GetValue(heldOut),
+                result.GetValue(seed),
+                result.GetValue(skipBad));
+            var outputPath = result.GetValue(output)!;
+            var prepared = ConsoleProgress.Run("prepare", report =>
+                DatasetPreparer.Run(imageSource, outputPath, options, new CallbackProgress<PrepareProgress>(p => report(p.Done, p.Total))));
+            AnsiConsole.MarkupLineInterpolated($"wrote [bold]{prepared.Path}[/]: {prepared.Count} training + {prepared.HeldOut} held-out images, {prepared.Channels}x{prepared.Resolution}x{prepared.Resolution}");
+            if (prepared.Skipped.Count > 0)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[yellow]skipped {prepared.Skipped.Count} bad files:[/]");
+                foreach (var group in prepared.Skipped.GroupBy(s => Reason(s.Reason)))
+                    AnsiConsole.MarkupLineInterpolated($"  {group.Count()} x {group.Key} (e.g. {group.First().Name})");
+            }
+            return CommandRunner.Success;
+        });
+        return command;
+    }
+
+    // "file: reason" → "reason", so that the summary groups files by what went wrong.
+    private static string Reason(string message)
+    {
+        var colon = message.IndexOf(": ", StringComparison.Ordinal);
+        return colon >= 0 ? message[(colon + 2)..] : message;
+    }
+
+    internal static ImageSource Open(string source, string format, string? partition)
+    {
+        if (source.StartsWith("fashion-mnist", StringComparison.OrdinalIgnoreCase))
+        {
+            var split = source.Length > "fashion-mnist".Length ? source["fashion-mnist".Length..] : ":train";
+            return split switch
+            {
+                ":train" => IdxSource.FashionMnist(train: true),
+                ":test" => IdxSource.FashionMnist(train: false),
+                _ => throw new ArgumentException($"source '{source}': expected fashion-mnist, fashion-mnist:train or fashion-mnist:test"),
+            };
+        }
+        if (partition is not null && format is not ("auto" or "celeba"))
+            throw new ArgumentException("--partition applies to CelebA sources only");
+        return format switch
+        {
+            "idx" => new IdxSource(source),
+            "celeba" => new CelebASource(source, partition),
+            "folder" => new ImageFolderSource(source),
+            _ when File.Exists(source) => new IdxSource(source),
+            _ when CelebASource.IsCelebA(source) => new CelebASource(source, partition),
+            _ when partition is not null => throw new ArgumentException($"--partition needs a CelebA folder; {source} has no {CelebASource.PartitionFile}"),
+            _ => new ImageFolderSource(source),
+        };
+    }
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+using AmbientDiffusion.Common;
+using AmbientDiffusion.Torch;
+
+namespace AmbientDiffusion.Corruption;
+
+/// <summary>When the further-corruption mask B is drawn.</summary>
+public enum FurtherCorruptionMode
+{
+    /// <summary>A new B every step: the expectation over B given A, as the theory takes it (default).</summary>
+    Redraw,
+
+    /// <summary>One B per image, kept for the whole run, as the authors' official code does.</summary>
+    Fixed,
+}
+
+/// <summary>
+/// The ambient objective's further corruption: Ã = A ⊙ B with B ~ Bernoulli(1 - δ), shared across channels like A
+/// (ambient-spec §2). The theorem needs B to be able to remove pixels that A kept, so δ = 0 is rejected for data
+/// with missing pixels.
+/// </summary>
+public sealed record FurtherCorruption
+{
+    /// <summary>Creates the further corruption; δ must lie in (0, 1).</summary>
+    public FurtherCorruption(double delta, FurtherCorruptionMode mode = FurtherCorruptionMode.Redraw)
+    {
+        if (!(delta > 0 && delta < 1))
+            throw new ArgumentOutOfRangeException(nameof(delta), delta,
+                delta == 0
+                    ? "loss.delta = 0: with no further corruption the ambient objective learns nothing about the pixels the masks removed; use delta > 0 (the paper uses 0.1) or the 'naive' loss"
+                    : $"loss.delta = {delta.ToString(CultureInfo.InvariantCulture)}: expected a probability in (0, 1)");
+        (Delta, Mode) = (delta, mode);
+    }
+
+    /// <summary>Probability that B removes a pixel A kept.</summary>
+    public double Delta { get; }
+
+    /// <summary>Redrawn every step or fixed per image.</summary>
+    public FurtherCorruptionMode Mode { get; }
+
+    /// <summary>
+    /// Ã = A ⊙ B for a batch of masks A [B, Cm, H, W] (float 0/1). In <see cref="FurtherCorruptionMode.Redraw"/> mode B comes
+    /// from <paramref name="generator"/>; in <see cref="FurtherCorruptionMode.Fixed"/> mode from (seed, image index), so an
+    /// image always gets the same B.
+    /// </summary>
+    public Tensor Apply(Tensor masks, Generator generator, ulong seed, IReadOnlyList<int> imageIndices)
+    {
+        var shape = masks.shape;
+        if (Mode == FurtherCorruptionMode.Redraw)
+        {
+            using var scope = torch.NewDisposeScope();
+            var keep = torch.rand(shape, ScalarType.Float32, Device.CPU, generator).ge(Delta).to(masks.dtype, masks.device);
+            return scope.MoveToOuter(masks * keep);
+        }
+        var perImage = (int)(shape[1] * shape[2] * shape[3]);
+        var values = new float[imageIndices.Count * perImage];
+        for (var b = 0; b < imageIndices.Count; b++)
+        {
+            var random = new SeededRandom(seed, 0xB0B, (ulong)imageIndices[b]);
+            for (var i = 0; i < perImage; i++) values[b * perImage + i] = random.NextDouble() < Delta ? 0f : 1f;
+        }
+        using (var scope = torch.NewDisposeScope())
+        {
+            var keep = torch.tensor(values, shape).to(masks.dtype, masks.device);
+            return scope.MoveToOuter(masks * keep);
+        }
+    }
+
+    /// <summary>Checks that this further corruption suits a dataset: δ &gt; 0 is already guaranteed; masks must exist
+    /// for the ambient objective to make sense at all.</summary>
+    public static FurtherCorruption ForMaskedData(double delta, FurtherCorruptionMode mode, bool dataHasMissingPixels)
+    {
+        if (!dataHasMissingPixels)
+            throw new ArgumentException("loss = ambient needs a dataset with missing pixels; this one has none (use the 'edm' or 'tweedie' loss)");
+        return new FurtherCorruption(delta, mode);
+    }
+}

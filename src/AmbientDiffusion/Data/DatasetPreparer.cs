@@ -1,0 +1,138 @@
+using System.Security.Cryptography;
+using AmbientDiffusion.Common;
+using AmbientDiffusion.Torch;
+
+namespace AmbientDiffusion.Data;
+
+/// <summary>How to turn a source into a prepared dataset.</summary>
+/// <param name="Resolution">Output side length.</param>
+/// <param name="Channels">1 (grayscale) or 3 (RGB).</param>
+/// <param name="Crop">Centred square cut before resizing; null for the largest.</param>
+/// <param name="Count">Training images to keep; null keeps every image not held out.</param>
+/// <param name="HeldOut">Images kept apart (disjoint from the training images) for memorization baselines.</param>
+/// <param name="Seed">Seed of the subset selection.</param>
+/// <param name="SkipBad">Skip undecodable or too-small images (reported) instead of failing.</param>
+public sealed record PrepareOptions(int Resolution, int Channels = 3, int? Crop = null, int? Count = null, int HeldOut = 0, ulong Seed = 0, bool SkipBad = false)
+{
+    /// <summary>Checks every value, naming the option that is wrong.</summary>
+    public void Validate()
+    {
+        if (Resolution is < 1 or > 4096) throw new ArgumentException($"resolution = {Resolution}: expected 1 to 4096 pixels");
+        if (Channels is not (1 or 3)) throw new ArgumentException($"channels = {Channels}: expected 1 (grayscale) or 3 (RGB)");
+        if (Crop is < 1) throw new ArgumentException($"crop = {Crop}: expected a positive number of pixels");
+        if (Count is < 1) throw new ArgumentException($"count = {Count}: expected at least 1 image");
+        if (HeldOut < 0) throw new ArgumentException($"heldout = {HeldOut}: expected 0 or more images");
+    }
+}
+
+/// <summary>Progress of <see cref="DatasetPreparer.Run"/>: images accepted so far out of the target.</summary>
+public sealed record PrepareProgress(int Done, int Total);
+
+/// <summary>An image left out by <c>--skip-bad</c>, and why.</summary>
+public sealed record SkippedItem(string Name, string Reason);
+
+/// <summary>What <see cref="DatasetPreparer.Run"/> wrote.</summary>
+public sealed record PrepareResult(string Path, int Count, int HeldOut, int Channels, int Resolution, IReadOnlyList<SkippedItem> Skipped, string ContentSha256);
+
+/// <summary>
+/// Selects a seeded subset of a source, crops and resizes it, and writes a prepared dataset with provenance. The
+/// subset is the first Count (then HeldOut) usable images of a seeded permutation, sorted back into source order, so
+/// the same options always give the same file whatever the thread count.
+/// </summary>
+public static class DatasetPreparer
+{
+    private const int ChunkSize = 64;
+
+    /// <summary>Runs the preparation; nothing is written unless it succeeds.</summary>
+    public static PrepareResult Run(ImageSource source, string outputPath, PrepareOptions options, IProgress<PrepareProgress>? progress = null, CancellationToken cancel = default)
+    {
+        options.Validate();
+        var wantTrain = options.Count ?? source.Count - options.HeldOut;
+        if (wantTrain < 1 || wantTrain + options.HeldOut > source.Count)
+            throw new ArgumentException($"{source.Description}: asked for {options.Count?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all"} training + {options.HeldOut} held-out images, the source has {source.Count}");
+        var want = wantTrain + options.HeldOut;
+        var order = new Common.SeededRandom(options.Seed, 0x5EED).Permutation(source.Count);
+        var transform = new SquareTransform(options.Resolution, options.Crop);
+        var accepted = new List<(int index, byte[] chw, byte[] hash)>(want);
+        var skipped = new List<SkippedItem>();
+
+        for (var position = 0; accepted.Count < want && position < order.Length; position += ChunkSize)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var chunk = order.AsSpan(position, Math.Min(ChunkSize, order.Length - position)).ToArray();
+            var results = new (byte[]? chw, byte[]? hash, string? error)[chunk.Length];
+            Parallel.For(0, chunk.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancel }, i =>
+            {
+                var index = chunk[i];
+                try
+                {
+                    var raw = source.ReadRaw(index);
+                    var image = source.Decode(index, raw, options.Channels);
+                    results[i] = (transform.Apply(image, source.ItemName(index)), SHA256.HashData(raw), null);
+                }
+                catch (Exception e) when (e is InvalidDataException or IOException or TorchException)
+                {
+                    results[i] = (null, null, e.Message);
+                }
+            });
+            for (var i = 0; i < chunk.Length && accepted.Count < want; i++)
+            {
+                var (chw, hash, error) = results[i];
+                if (error is not null)
+                {
+                    if (!options.SkipBad) throw new InvalidDataException(error.StartsWith(source.ItemName(chunk[i]), StringComparison.Ordinal) ? error : $"{source.ItemName(chunk[i])}: {error}");
+                    skipped.Add(new SkippedItem(source.ItemName(chunk[i]), error));
+                    continue;
+                }
+                accepted.Add((chunk[i], chw!, hash!));
+            }
+            progress?.Report(new PrepareProgress(accepted.Count, want));
+        }
+        if (accepted.Count < want)
+            throw new InvalidDataException($"{source.Description}: only {accepted.Count} usable images ({skipped.Count} skipped), {want} needed");
+
+        var train = accepted.Take(wantTrain).OrderBy(a => a.index).ToList();
+        var heldOut = accepted.Skip(wantTrain).OrderBy(a => a.index).ToList();
+        var contentHash = CombinedHash(train.Concat(heldOut).Select(a => a.hash));
+        var provenance = new
+        {
+            Source = source.Description,
+            SourceKind = source.Kind,
+            ContentSha256 = contentHash,
+            Count = train.Count,
+            HeldOut = heldOut.Count,
+            SubsetSeed = options.Seed,
+            Crop = options.Crop?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "largest centred square",
+            options.Resolution,
+            options.Channels,
+            Resize = "area average",
+            Skipped = skipped.Count,
+            SkippedItems = skipped.Take(100).Select(s => new { s.Name, s.Reason }).ToList(),
+            Tool = ToolVersion.Describe(),
+        };
+        using (var scope = torch.NewDisposeScope())
+        {
+            var images = Stack(train.Select(a => a.chw).ToList(), options.Channels, options.Resolution);
+            var held = heldOut.Count > 0 ? Stack(heldOut.Select(a => a.chw).ToList(), options.Channels, options.Resolution) : null;
+            PreparedDataset.Write(outputPath, images, held, provenance);
+        }
+        return new PrepareResult(outputPath, train.Count, heldOut.Count, options.Channels, options.Resolution, skipped, contentHash);
+    }
+
+    private static string CombinedHash(IEnumerable<byte[]> hashes)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var h in hashes) sha.AppendData(h);
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    /// <summary>Builds a uint8 [N, C, R, R] tensor from CHW images.</summary>
+    internal static unsafe Tensor Stack(IReadOnlyList<byte[]> images, int channels, int resolution)
+    {
+        var perImage = channels * resolution * resolution;
+        var tensor = torch.empty([images.Count, channels, resolution, resolution], ScalarType.Byte);
+        var destination = (byte*)tensor.data_ptr();
+        for (var i = 0; i < images.Count; i++) images[i].CopyTo(new Span<byte>(destination + (long)i * perImage, perImage));
+        return tensor;
+    }
+}

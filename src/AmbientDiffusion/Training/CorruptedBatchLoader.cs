@@ -1,0 +1,166 @@
+using System.Collections.Concurrent;
+using AmbientDiffusion.Common;
+using AmbientDiffusion.Corruption;
+using AmbientDiffusion.Torch;
+
+namespace AmbientDiffusion.Training;
+
+/// <summary>A minibatch of corrupted training data, as tensors in the caller's dispose scope.</summary>
+/// <param name="Observations">y, float32 [B, C, H, W] in [-1, 1] units, removed pixels 0.</param>
+/// <param name="Masks">A, float32 [B, 1 or C, H, W], 1 observed.</param>
+/// <param name="NoiseSigma">σ_n per image, float32 [B].</param>
+/// <param name="Indices">Dataset index of each image (for per-image state such as fixed further corruption).</param>
+public sealed record CorruptedBatch(Tensor Observations, Tensor Masks, Tensor NoiseSigma, int[] Indices);
+
+/// <summary>
+/// Seeded, shuffled minibatches from a corrupted dataset, prepared on a background thread so training does not
+/// wait on data. The sample stream is a function of (seed, position) alone: epoch e visits the images in a
+/// permutation keyed by (seed, e), batches run across epoch boundaries, and each sample's horizontal flip is keyed by
+/// its position. So a loader started at batch k yields exactly what an uninterrupted one yields from batch k on
+/// (exact resume), whatever the prefetch depth. A flip mirrors the observation and its mask together: flipping only
+/// the image would misplace the mask and leak never-observed positions into the loss.
+/// </summary>
+public sealed class CorruptedBatchLoader : IDisposable
+{
+    private readonly CorruptedDataset _data;
+    private readonly int _batchSize;
+    private readonly ulong _seed;
+    private readonly bool _flip;
+    private readonly BlockingCollection<HostBatch> _queue;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _worker;
+    private Exception? _failure;
+
+    private sealed record HostBatch(float[] Observations, float[] Masks, float[] Sigmas, int[] Indices);
+
+    /// <summary>Starts prefetching from batch <paramref name="startBatch"/>.</summary>
+    public CorruptedBatchLoader(CorruptedDataset data, int batchSize, ulong seed, bool horizontalFlip = true, long startBatch = 0, int prefetch = 2)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
+        if (prefetch < 1) throw new ArgumentOutOfRangeException(nameof(prefetch), prefetch, "prefetch depth must be at least 1");
+        if (startBatch < 0) throw new ArgumentOutOfRangeException(nameof(startBatch), startBatch, "start batch must be >= 0");
+        (_data, _batchSize, _seed, _flip) = (data, batchSize, seed, horizontalFlip);
+        NextBatch = startBatch;
+        _queue = new BlockingCollection<HostBatch>(prefetch);
+        _worker = new Thread(() => Produce(startBatch)) { IsBackground = true, Name = "corrupted-batch-prefetch" };
+        _worker.Start();
+    }
+
+    /// <summary>Index of the batch the next <see cref="Next"/> returns (what a checkpoint stores to resume).</summary>
+    public long NextBatch { get; private set; }
+
+    /// <summary>Images per batch.</summary>
+    public int BatchSize => _batchSize;
+
+    /// <summary>Dataset index and flip of the sample at stream position <paramref name="position"/>.</summary>
+    public (int index, bool flipped) SampleAt(long position)
+    {
+        var epoch = position / _data.Count;
+        var permutation = Permutation(epoch);
+        var flipped = _flip && new SeededRandom(_seed, 0xF11B, (ulong)position).NextBernoulli(0.5);
+        return (permutation[position % _data.Count], flipped);
+    }
+
+    private int[]? _cachedPermutation;
+    private long _cachedEpoch = -1;
+
+    private readonly Lock _permutationLock = new();
+
+    private int[] Permutation(long epoch)
+    {
+        lock (_permutationLock)
+        {
+            if (_cachedEpoch != epoch)
+            {
+                _cachedPermutation = new SeededRandom(_seed, 0x5A3F, (ulong)epoch).Permutation(_data.Count);
+                _cachedEpoch = epoch;
+            }
+            return _cachedPermutation!;
+        }
+    }
+
+    private void Produce(long batch)
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                _queue.Add(Assemble(batch++), _stop.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            _failure = e;
+        }
+        finally
+        {
+            _queue.CompleteAdding();
+        }
+    }
+
+    private HostBatch Assemble(long batch)
+    {
+        var (c, h, w, mc) = (_data.Channels, _data.Height, _data.Width, _data.MaskChannels);
+        var pixels = c * h * w;
+        var maskSize = mc * h * w;
+        var observations = new float[_batchSize * pixels];
+        var masks = new float[_batchSize * maskSize];
+        var sigmas = new float[_batchSize];
+        var indices = new int[_batchSize];
+        for (var k = 0; k < _batchSize; k++)
+        {
+            var (index, flipped) = SampleAt(batch * _batchSize + k);
+            var observation = observations.AsSpan(k * pixels, pixels);
+            var mask = masks.AsSpan(k * maskSize, maskSize);
+            _data.ReadSample(index, observation, mask);
+            if (flipped)
+            {
+                FlipRows(observation, w);
+                FlipRows(mask, w);
+            }
+            sigmas[k] = _data.NoiseSigma(index);
+            indices[k] = index;
+        }
+        return new HostBatch(observations, masks, sigmas, indices);
+    }
+
+    /// <summary>Mirrors every row of a CHW (or HW) buffer left to right.</summary>
+    internal static void FlipRows(Span<float> planes, int width)
+    {
+        for (var row = 0; row < planes.Length / width; row++) planes.Slice(row * width, width).Reverse();
+    }
+
+    /// <summary>The next batch, as tensors on <paramref name="device"/> owned by the current dispose scope.</summary>
+    public CorruptedBatch Next(Device? device = null)
+    {
+        HostBatch host;
+        try
+        {
+            host = _queue.Take();
+        }
+        catch (InvalidOperationException) when (_failure is not null)
+        {
+            throw new InvalidOperationException($"{_data.Path}: reading training data failed: {_failure.Message}", _failure);
+        }
+        NextBatch++;
+        var target = device ?? Device.CPU;
+        var (b, c, h, w) = ((long)_batchSize, (long)_data.Channels, (long)_data.Height, (long)_data.Width);
+        return new CorruptedBatch(
+            torch.tensor(host.Observations, [b, c, h, w], target),
+            torch.tensor(host.Masks, [b, _data.MaskChannels, h, w], target),
+            torch.tensor(host.Sigmas, [b], target),
+            host.Indices);
+    }
+
+    /// <summary>Stops the prefetch thread.</summary>
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _worker.Join();
+        _queue.Dispose();
+        _stop.Dispose();
+    }
+}
