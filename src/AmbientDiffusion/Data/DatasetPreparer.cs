@@ -88,8 +88,10 @@ public static class DatasetPreparer
             }
             progress?.Report(new PrepareProgress(accepted.Count, want));
         }
-        if (accepted.Count < want)
-            throw new InvalidDataException($"{source.Description}: only {accepted.Count} usable images ({skipped.Count} skipped), {want} needed");
+        // Without --count, "all" means every usable image once bad ones are skipped.
+        if (options.Count is null && accepted.Count < want) wantTrain = accepted.Count - options.HeldOut;
+        if (accepted.Count < want && (options.Count is not null || wantTrain < 1))
+            throw new InvalidDataException($"{source.Description}: only {accepted.Count} usable images ({skipped.Count} skipped), {(options.Count is null ? options.HeldOut + 1 : want)} needed");
 
         var train = accepted.Take(wantTrain).OrderBy(a => a.index).ToList();
         var heldOut = accepted.Skip(wantTrain).OrderBy(a => a.index).ToList();

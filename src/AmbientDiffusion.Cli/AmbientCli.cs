@@ -1,0 +1,15 @@
+using System.CommandLine;
+using AmbientDiffusion.Cli.Commands;
+
+namespace AmbientDiffusion.Cli;
+
+/// <summary>The `ambient` command tree.</summary>
+internal static class AmbientCli
+{
+    public static RootCommand CreateRoot() => new("AmbientDiffusion: train diffusion models on corrupted data only, and measure memorization.")
+    {
+        PrepareCommand.Create(),
+        CorruptCommand.Create(),
+        InfoCommand.Create(),
+    };
+}
