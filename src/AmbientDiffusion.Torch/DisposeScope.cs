@@ -48,9 +48,11 @@ public sealed class DisposeScope : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
-        _disposed = true;
+        // Checked before marking the scope disposed: a refused out-of-order Dispose must leave it usable, or its
+        // tensors would never be freed and the thread's current scope would stay pointing at it.
         if (!ReferenceEquals(_current, this))
             throw new InvalidOperationException("dispose scopes must be disposed innermost first");
+        _disposed = true;
         _current = _outer;
         foreach (var tensor in _owned)
         {

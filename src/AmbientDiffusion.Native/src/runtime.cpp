@@ -1,5 +1,6 @@
 // Runtime exports: versions, errors, devices, threads, grad mode.
 #include <ATen/Parallel.h>
+#include <c10/util/Logging.h>
 #include <dlfcn.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
@@ -69,6 +70,13 @@ struct BlasDefaults {
     }
 };
 const BlasDefaults blas_defaults;
+
+// c10::Error symbolises a C++ backtrace whenever it is constructed (about 5 ms per error here), and the shim only
+// ever reports what_without_backtrace(): skip that wasted work so that a failing call costs microseconds.
+struct NoErrorBacktraces {
+    NoErrorBacktraces() { c10::SetStackTraceFetcher([] { return std::string(); }); }
+};
+const NoErrorBacktraces no_error_backtraces;
 }  // namespace
 
 }  // namespace ad
