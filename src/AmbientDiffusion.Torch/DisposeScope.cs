@@ -29,8 +29,20 @@ public sealed class DisposeScope : IDisposable
     /// <summary>Tensors this scope still owns.</summary>
     public int Count => _owned.Count(t => ReferenceEquals(t.Scope, this) && !t.IsInvalid);
 
+    private int _compactAt = 1024;
+
+    /// <summary>Entries in the ownership list, live or not (for tests of the compaction).</summary>
+    internal int TrackedCount => _owned.Count;
+
     internal void Attach(Tensor tensor)
     {
+        // A long-lived scope whose tensors are mostly disposed early (or moved away) would grow without bound:
+        // drop those entries whenever the list doubles, which keeps attaching amortised O(1).
+        if (_owned.Count >= _compactAt)
+        {
+            _owned.RemoveAll(t => t.IsInvalid || !ReferenceEquals(t.Scope, this));
+            _compactAt = Math.Max(1024, 2 * _owned.Count);
+        }
         tensor.Scope = this;
         _owned.Add(tensor);
     }

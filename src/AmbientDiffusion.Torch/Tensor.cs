@@ -129,6 +129,13 @@ public partial class Tensor : IDisposable
     /// <summary>The single element of a one-element tensor, converted to <typeparamref name="T"/>.</summary>
     public unsafe T item<T>() where T : unmanaged, IConvertible
     {
+        if (typeof(T) == typeof(long))
+        {
+            // Exact for every int64, which a round trip through double is not beyond 2^53.
+            long integer;
+            NativeMethods.Check(NativeMethods.ad_tensor_item_int64(Handle, &integer), "item");
+            return (T)(object)integer;
+        }
         double value;
         NativeMethods.Check(NativeMethods.ad_tensor_item(Handle, &value), "item");
         return typeof(T) == typeof(bool) ? (T)(object)(value != 0) : (T)Convert.ChangeType(value, typeof(T), System.Globalization.CultureInfo.InvariantCulture);

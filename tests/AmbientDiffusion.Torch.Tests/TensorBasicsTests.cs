@@ -50,3 +50,26 @@ internal static class TensorTestExtensions
 {
     public static Tensor matmul_via_torch(this Tensor x) => torch.matmul(x, x.transpose(0, 1));
 }
+
+public class TensorScalarTests
+{
+    [Fact]
+    public void Int64_items_are_exact_beyond_two_to_the_53()
+    {
+        using var scope = torch.NewDisposeScope();
+        const long big = (1L << 60) + 1;
+        Assert.Equal(big, torch.tensor(new[] { big }).sum().item<long>());
+    }
+
+    [Fact]
+    public void Long_lived_scopes_do_not_accumulate_disposed_tensors()
+    {
+        using var scope = torch.NewDisposeScope();
+        for (var i = 0; i < 10000; i++) torch.zeros([1]).Dispose();
+        Assert.Equal(0, scope.Count);
+        Assert.True(scope.TrackedCount <= 1024, $"the scope still tracks {scope.TrackedCount} disposed tensors");
+        var kept = torch.ones([1]);
+        Assert.Equal(1, scope.Count);
+        Assert.Equal(1f, kept.item<float>());
+    }
+}

@@ -53,6 +53,7 @@ AD_API int32_t ad_tensor_device(ad_tensor t, int32_t* type, int32_t* index);
 AD_API int64_t ad_tensor_numel(ad_tensor t);
 AD_API int32_t ad_tensor_is_contiguous(ad_tensor t);
 AD_API int32_t ad_tensor_item(ad_tensor t, double* out);
+AD_API int32_t ad_tensor_item_int64(ad_tensor t, int64_t* out);
 AD_API void* ad_tensor_data_ptr(ad_tensor t);
 AD_API int32_t ad_tensor_copy_to(ad_tensor t, void* dst, int64_t nbytes);
 AD_API ad_tensor ad_tensor_to(ad_tensor t, int32_t dtype, int32_t device_type, int32_t device_index, int32_t copy);

@@ -34,6 +34,10 @@ AD_API int32_t ad_tensor_item(ad_tensor t, double* out) {
     AD_GUARD(-1, *out = ad::get(t).item().toDouble(); return 0;)
 }
 
+AD_API int32_t ad_tensor_item_int64(ad_tensor t, int64_t* out) {
+    AD_GUARD(-1, *out = ad::get(t).item().toLong(); return 0;)
+}
+
 AD_API void* ad_tensor_data_ptr(ad_tensor t) {
     AD_GUARD(nullptr, auto& x = ad::get(t);
              if (!x.device().is_cpu() || !x.is_contiguous())

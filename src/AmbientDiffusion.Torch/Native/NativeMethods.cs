@@ -45,6 +45,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial long ad_tensor_numel(IntPtr t);
     [LibraryImport(Library)] internal static partial int ad_tensor_is_contiguous(IntPtr t);
     [LibraryImport(Library)] internal static partial int ad_tensor_item(IntPtr t, double* value);
+    [LibraryImport(Library)] internal static partial int ad_tensor_item_int64(IntPtr t, long* value);
     [LibraryImport(Library)] internal static partial IntPtr ad_tensor_data_ptr(IntPtr t);
     [LibraryImport(Library)] internal static partial int ad_tensor_copy_to(IntPtr t, void* dst, long nbytes);
     [LibraryImport(Library)] internal static partial IntPtr ad_tensor_to(IntPtr t, int dtype, int deviceType, int deviceIndex, int copy);
