@@ -5,13 +5,6 @@ using AmbientDiffusion.Torch;
 
 namespace AmbientDiffusion.Training;
 
-/// <summary>A minibatch of corrupted training data, as tensors in the caller's dispose scope.</summary>
-/// <param name="Observations">y, float32 [B, C, H, W] in [-1, 1] units, removed pixels 0.</param>
-/// <param name="Masks">A, float32 [B, 1 or C, H, W], 1 observed.</param>
-/// <param name="NoiseSigma">σ_n per image, float32 [B].</param>
-/// <param name="Indices">Dataset index of each image (for per-image state such as fixed further corruption).</param>
-public sealed record CorruptedBatch(Tensor Observations, Tensor Masks, Tensor NoiseSigma, int[] Indices);
-
 /// <summary>
 /// Seeded, shuffled minibatches from a corrupted dataset, prepared on a background thread so training does not
 /// wait on data. The sample stream is a function of (seed, position) alone: epoch e visits the images in a
