@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
 using AmbientDiffusion.Torch.Imaging;
 using Xunit.Abstractions;
@@ -409,15 +408,5 @@ public sealed class ImageCodecTests : IDisposable
             for (var k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
         }
         return ~crc;
-    }
-
-    [Fact]
-    public void Decode_errors_leave_no_tensor_behind()
-    {
-        var before = torch.live_tensors;
-        var bytes = File.ReadAllBytes(Fixture("rgb_4x3.png"));
-        Assert.Throws<InvalidDataException>(() => ImageCodec.Decode(bytes.AsSpan(0, 40), "cut"));
-        Assert.Throws<InvalidDataException>(() => ImageCodec.Decode(Encoding.ASCII.GetBytes("text"), "text"));
-        Assert.Equal(before, torch.live_tensors);
     }
 }
