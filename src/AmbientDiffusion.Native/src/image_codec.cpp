@@ -34,6 +34,20 @@ void check_jpeg_complete(const uint8_t* b, int64_t n) {
     throw std::invalid_argument("truncated JPEG: no end-of-image marker after the scan data");
 }
 
+uint32_t be32(const uint8_t* p) { return (static_cast<uint32_t>(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3]; }
+
+// stb stops reading at the IEND chunk's type and never reads its CRC, so a PNG cut inside those last bytes
+// would pass. Walk the chunks (length, type, data, CRC) and require a complete IEND within the file.
+void check_png_complete(const uint8_t* b, int64_t n) {
+    int64_t pos = 8;
+    while (pos + 12 <= n) {
+        const int64_t length = be32(b + pos);
+        if (std::memcmp(b + pos + 4, "IEND", 4) == 0) return;
+        pos += 12 + length;
+    }
+    throw std::invalid_argument("truncated PNG: the file ends before a complete IEND chunk");
+}
+
 uint32_t le32(const uint8_t* p) { return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24); }
 uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 
@@ -47,7 +61,8 @@ void check_bmp_complete(const uint8_t* b, int64_t n) {
     const int64_t height = std::abs(static_cast<int64_t>(static_cast<int32_t>(le32(b + 22))));
     const int64_t bpp = le16(b + 28);
     const uint32_t compression = le32(b + 30);
-    if (compression != 0 || width <= 0 || bpp == 0) return;
+    // 0 BI_RGB and 3 BI_BITFIELDS store pixels uncompressed (the two stb decodes); leave the others to stb.
+    if ((compression != 0 && compression != 3) || width <= 0 || bpp == 0) return;
     const int64_t stride = ((width * bpp + 31) / 32) * 4;
     if (offset + stride * height > n)
         throw std::invalid_argument("truncated BMP: pixel data needs " + std::to_string(offset + stride * height) +
@@ -73,6 +88,7 @@ AD_API ad_tensor ad_image_decode(const uint8_t* bytes, int64_t length, int32_t c
              if (length > INT32_MAX) throw std::invalid_argument("image file larger than 2 GiB");
              if (channels < 0 || channels > 4) throw std::invalid_argument("channels must be 0 (as stored) to 4");
              const Format format = sniff(bytes, length);
+             if (format == Format::Png) check_png_complete(bytes, length);
              if (format == Format::Jpeg) check_jpeg_complete(bytes, length);
              if (format == Format::Bmp) check_bmp_complete(bytes, length);
              const int len = static_cast<int>(length); int w = 0, h = 0, c = 0;

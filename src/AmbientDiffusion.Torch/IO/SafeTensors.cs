@@ -271,7 +271,7 @@ public sealed class SafeTensorsFile : IDisposable
                     foreach (var entry in property.Value.EnumerateObject())
                     {
                         if (entry.Value.ValueKind != JsonValueKind.String) throw Invalid(path, $"__metadata__['{entry.Name}'] is not a string");
-                        metadata[entry.Name] = entry.Value.GetString()!;
+                        if (!metadata.TryAdd(entry.Name, entry.Value.GetString()!)) throw Invalid(path, $"duplicate key '{entry.Name}' in __metadata__");
                     }
                     continue;
                 }
@@ -303,7 +303,8 @@ public sealed class SafeTensorsFile : IDisposable
         }
         if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
             throw Invalid(path, $"tensor '{name}': 'data_offsets' must be [begin, end]");
-        if (!offsets[0].TryGetInt64(out var begin) || !offsets[1].TryGetInt64(out var end) || begin < 0 || end < begin)
+        if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
+            || !offsets[0].TryGetInt64(out var begin) || !offsets[1].TryGetInt64(out var end) || begin < 0 || end < begin)
             throw Invalid(path, $"tensor '{name}': data_offsets must be integers with 0 <= begin <= end");
         var expected = numel > long.MaxValue / dtype.ElementSize() ? -1 : numel * dtype.ElementSize();
         if (end - begin != expected)
