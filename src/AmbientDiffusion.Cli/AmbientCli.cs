@@ -10,6 +10,7 @@ internal static class AmbientCli
     {
         PrepareCommand.Create(),
         CorruptCommand.Create(),
+        TrainCommand.Create(),
         InfoCommand.Create(),
     };
 }

@@ -43,7 +43,8 @@ internal static class CommandRunner
     }
 
     private static bool IsUserError(Exception e) => e is ArgumentException or FileNotFoundException or DirectoryNotFoundException
-        or InvalidDataException or TorchException or DllNotFoundException or UserErrorException;
+        or InvalidDataException or TorchException or DllNotFoundException or UserErrorException
+        or AmbientDiffusion.Training.TrainingDivergedException;
 }
 
 /// <summary>An error in what the user asked for, reported as one line with exit code 1.</summary>

@@ -88,9 +88,20 @@ def bench(step, warmup, samples, inner=1):
         "samples": int(samples),
         "inner": int(inner),
         "warmup": int(warmup),
+        "max_us": float(us.max()),
+        "samples_us": [round(float(v), 1) for v in us],
         "first_loss": losses[0],
         "last_loss": losses[-1],
     }
+
+
+def cpu_pressure():
+    """/proc/pressure/cpu 'some' line (share of time some task waited for a CPU): other load on the box."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            return f.readline().strip()
+    except OSError:
+        return None
 
 
 def main():
@@ -103,6 +114,7 @@ def main():
     torch.set_num_threads(args.threads)
     names = args.only.split(",") if args.only else list(CASES)
     load_start = list(os.getloadavg())
+    pressure_start = cpu_pressure()
     results = {}
     for name in names:
         mk, gated, batch, warmup, samples = CASES[name]
@@ -113,6 +125,7 @@ def main():
         r["param_count"] = au.count_params(net)
         r["config"] = {k: v for k, v in vars(cfg).items()}
         r["loadavg_after"] = list(os.getloadavg())
+        r["cpu_pressure_after"] = cpu_pressure()
         results[name] = r
         print(f"{name}: median {r['median_us'] / 1e3:.1f} ms  p10 {r['p10_us'] / 1e3:.1f}  "
               f"p90 {r['p90_us'] / 1e3:.1f}  ({r['iterations']} steps, {r['param_count']} params)",
@@ -130,6 +143,9 @@ def main():
         "step": "ambient loss fwd + bwd + clip_grad_norm_(1.0) + Adam(2e-4) + zero_grad(set_to_none=False)",
         "loadavg_at_start": load_start,
         "loadavg_at_end": list(os.getloadavg()),
+        "cpu_pressure_at_start": pressure_start,
+        "cpu_pressure_at_end": cpu_pressure(),
+        "note": "shared 2-core VM: the samples_us lists show steps slowed by other tenants; compare medians/mins",
         "benchmarks": results,
     }
     text = json.dumps(report, indent=2)

@@ -68,7 +68,8 @@ public static class SafeTensors
             if (metadata is { Count: > 0 })
             {
                 json.WriteStartObject("__metadata__");
-                foreach (var (key, value) in metadata) json.WriteString(key, value);
+                // Sorted, so equal metadata gives equal bytes whatever order it was built in.
+                foreach (var (key, value) in metadata.OrderBy(m => m.Key, StringComparer.Ordinal)) json.WriteString(key, value);
                 json.WriteEndObject();
             }
             long offset = 0;
