@@ -83,6 +83,26 @@ public static partial class torch
         /// <summary>Waits for every queued kernel of <paramref name="device"/> (-1: the current one).</summary>
         public static void synchronize(int device = -1) => NativeMethods.Check(NativeMethods.ad_cuda_synchronize(device), "cuda.synchronize");
 
+        /// <summary>Runs CUDA operations of this thread in <paramref name="dtype"/> (bfloat16 or float16) where autocast
+        /// deems it safe, until the returned guard is disposed. Parameters and gradients stay float32.</summary>
+        public static AutocastGuard autocast(ScalarType dtype = ScalarType.BFloat16) => new(dtype);
+
+        /// <summary>Restores the previous autocast state when disposed.</summary>
+        public readonly struct AutocastGuard : IDisposable
+        {
+            private readonly bool _previous;
+            private readonly ScalarType _dtype;
+
+            internal AutocastGuard(ScalarType dtype)
+            {
+                _dtype = dtype;
+                _previous = NativeMethods.Check(NativeMethods.ad_set_autocast_cuda(1, (int)dtype), "autocast") == 1;
+            }
+
+            /// <inheritdoc />
+            public void Dispose() => NativeMethods.ad_set_autocast_cuda(_previous ? 1 : 0, (int)_dtype);
+        }
+
         /// <summary>Allows TF32 tensor cores for float32 matrix products and convolutions.</summary>
         public static void allow_tf32(bool allow) => NativeMethods.Check(NativeMethods.ad_set_allow_tf32(allow ? 1 : 0), "allow_tf32");
     }

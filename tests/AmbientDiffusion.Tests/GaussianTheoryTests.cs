@@ -110,7 +110,7 @@ public class GaussianTheoryTests(ITestOutputHelper output)
         return corrupted;
     }
 
-    internal static ExperimentConfig SmallConfig(string data, string kind, int steps, int batch = 128) => new()
+    internal static ExperimentConfig SmallConfig(string data, string kind, int steps, int batch = 64) => new()
     {
         Name = kind,
         Seed = 1,

@@ -38,6 +38,9 @@ AD_API int32_t ad_cuda_is_available(void);
 AD_API int32_t ad_cuda_device_count(void);
 AD_API int32_t ad_cuda_synchronize(int32_t device_index);
 AD_API int32_t ad_set_allow_tf32(int32_t allow);
+/* CUDA autocast on this thread: enabled with the given lower-precision dtype (bfloat16 or float16). Returns the
+   previous enabled state (0/1), or -1 on failure. Disabling also clears autocast's cast cache. */
+AD_API int32_t ad_set_autocast_cuda(int32_t enabled, int32_t dtype);
 AD_API int32_t ad_get_num_threads(void);
 AD_API int32_t ad_set_num_threads(int32_t threads);
 AD_API int64_t ad_live_tensors(void);

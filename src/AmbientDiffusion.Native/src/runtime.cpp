@@ -1,5 +1,6 @@
 // Runtime exports: versions, errors, devices, threads, grad mode.
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <c10/util/Logging.h>
 #include <dlfcn.h>
 #include <torch/cuda.h>
@@ -107,6 +108,15 @@ AD_API int32_t ad_cuda_synchronize(int32_t device_index) {
 AD_API int32_t ad_set_allow_tf32(int32_t allow) {
     AD_GUARD(-1, at::globalContext().setAllowTF32CuBLAS(allow != 0);
              at::globalContext().setAllowTF32CuDNN(allow != 0); return 0;)
+}
+
+AD_API int32_t ad_set_autocast_cuda(int32_t enabled, int32_t dtype) {
+    AD_GUARD(-1, const auto type = ad::scalar_type(dtype);
+             if (type != at::kBFloat16 && type != at::kHalf)
+                 throw std::invalid_argument("autocast dtype must be bfloat16 or float16");
+             const bool previous = at::autocast::is_enabled(); at::autocast::set_autocast_gpu_dtype(type);
+             at::autocast::set_enabled(enabled != 0); if (enabled == 0) at::autocast::clear_cache();
+             return previous ? 1 : 0;)
 }
 
 AD_API int32_t ad_get_num_threads(void) { AD_GUARD(-1, return at::get_num_threads();) }

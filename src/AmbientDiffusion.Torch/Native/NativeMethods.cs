@@ -30,6 +30,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int ad_cuda_device_count();
     [LibraryImport(Library)] internal static partial int ad_cuda_synchronize(int deviceIndex);
     [LibraryImport(Library)] internal static partial int ad_set_allow_tf32(int allow);
+    [LibraryImport(Library)] internal static partial int ad_set_autocast_cuda(int enabled, int dtype);
     [LibraryImport(Library)] internal static partial int ad_get_num_threads();
     [LibraryImport(Library)] internal static partial int ad_set_num_threads(int threads);
     [LibraryImport(Library)] internal static partial long ad_live_tensors();

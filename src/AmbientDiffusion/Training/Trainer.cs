@@ -117,6 +117,9 @@ public sealed class Trainer : IDisposable
     /// <summary>The EMA weights, flattened, or null without an EMA.</summary>
     public Tensor? FlatEmaWeights => _ema?.shadow;
 
+    /// <summary>Whether steps run under CUDA bf16 autocast (training.bf16 on a CUDA device; the CPU path never does).</summary>
+    public bool UseBf16 => _config.Training.Bf16 && Device.Type == DeviceType.CUDA;
+
     /// <summary>The images of one optimizer step.</summary>
     public int ImagesPerStep => _config.Training.BatchSize * _config.Training.Accumulation;
 
@@ -129,8 +132,10 @@ public sealed class Trainer : IDisposable
         for (var round = 0; round < rounds; round++)
         {
             var batch = _loader.Next(Device);
-            var terms = _loss.Compute(Model, batch, _trainRandom);
-            var loss = DiffusionLoss.Reduce(terms, _reduction) / rounds;
+            Tensor loss;
+            // bf16 autocast covers the forward pass and the loss; backward runs in the dtypes autocast recorded.
+            using (UseBf16 ? torch.cuda.autocast(ScalarType.BFloat16) : (IDisposable?)null)
+                loss = DiffusionLoss.Reduce(_loss.Compute(Model, batch, _trainRandom), _reduction).to(ScalarType.Float32) / rounds;
             loss.backward();
             lossSum += loss.item<double>();
         }
