@@ -96,8 +96,9 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
                 dec.Add($"{res}x{res}_block{i}", Block(cin, cout, attention: i == options.NumBlocks && options.Attention.Contains(res)));
             }
         }
-        out_norm = register_module(nameof(out_norm), new EdmGroupNorm(cout));
-        out_conv = register_module(nameof(out_conv), new EdmConv2d(cout, options.ImageChannels, 3, 1e-5, init, gated: options.Gated));
+        // The output head lives in the decoder under EDM's names (dec.<res>x<res>_aux_norm / _aux_conv).
+        out_norm = dec.Add($"{options.Resolution}x{options.Resolution}_aux_norm", new EdmGroupNorm(cout));
+        out_conv = dec.Add($"{options.Resolution}x{options.Resolution}_aux_conv", new EdmConv2d(cout, options.ImageChannels, 3, 1e-5, init, gated: options.Gated));
     }
 
 #pragma warning disable IDE1006
@@ -150,7 +151,7 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
         }
         foreach (var (_, module) in dec.Items)
         {
-            var block = (UNetBlock)module;
+            if (module is not UNetBlock block) continue;
             if (x.size(1) != block.InChannels) x = torch.cat([x, skips.Pop()], 1);
             x = block.forward(x, emb);
         }

@@ -35,9 +35,11 @@ internal sealed class EdmConv2d : torch.nn.Module
         if (kernel == 0) return;
         var shape = new long[] { outChannels, inChannels, kernel, kernel };
         var (fanIn, fanOut) = (inChannels * kernel * kernel, outChannels * kernel * kernel);
+        // Registration order (weight, bias, gate_weight) is the parameter order of EDM and of bench/pytorch/ambient,
+        // so checkpoints load into either.
         weight = register_parameter(nameof(weight), WeightInit.XavierUniform(shape, fanIn, fanOut, initWeight, generator));
-        if (gated) gate = register_parameter(nameof(gate), WeightInit.XavierUniform(shape, fanIn, fanOut, 1.0, generator));
         bias = register_parameter(nameof(bias), WeightInit.Zeros([outChannels]));
+        if (gated) gate = register_parameter("gate_weight", WeightInit.XavierUniform(shape, fanIn, fanOut, initWeight, generator));
     }
 
     public long InChannels { get; }
