@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.IO;
 
@@ -54,11 +55,9 @@ public sealed class CorruptedDataset : IDisposable
     /// <summary>Opens and validates an artifact.</summary>
     public static CorruptedDataset Open(string path)
     {
-        var file = SafeTensors.Open(path);
+        var file = ArtifactFile.Open(path, FormatName, "a corrupted dataset", "make one with `ambient corrupt`");
         try
         {
-            if (!file.Metadata.TryGetValue("format", out var format) || format != FormatName)
-                throw new InvalidDataException($"{path}: not a corrupted dataset (metadata 'format' is '{format ?? "(missing)"}', expected '{FormatName}'); make one with `ambient corrupt`");
             foreach (var key in new[] { ObservationsKey, MasksKey, NoiseSigmaKey })
                 if (!file.Contains(key)) throw new InvalidDataException($"{path}: invalid corrupted dataset: no '{key}' tensor");
             return new CorruptedDataset(file);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.IO;
 
@@ -48,11 +49,9 @@ public sealed class PreparedDataset : IDisposable
     /// <summary>Opens and validates a prepared dataset.</summary>
     public static PreparedDataset Open(string path)
     {
-        var file = SafeTensors.Open(path);
+        var file = ArtifactFile.Open(path, FormatName, "a prepared dataset", "make one with `ambient prepare`");
         try
         {
-            if (!file.Metadata.TryGetValue("format", out var format) || format != FormatName)
-                throw new InvalidDataException($"{path}: not a prepared dataset (metadata 'format' is '{format ?? "(missing)"}', expected '{FormatName}'); make one with `ambient prepare`");
             if (!file.Contains(ImagesKey)) throw new InvalidDataException($"{path}: no '{ImagesKey}' tensor");
             return new PreparedDataset(file);
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.IO;
 
@@ -38,16 +39,7 @@ public static class Checkpoint
         file.Metadata.TryGetValue(key, out var value) ? value : throw new InvalidDataException($"{file.Path}: checkpoint metadata has no '{key}'");
 
     /// <summary>Opens a checkpoint and checks its format.</summary>
-    public static SafeTensorsFile Open(string path)
-    {
-        var file = SafeTensors.Open(path);
-        if (!file.Metadata.TryGetValue("format", out var format) || format != FormatName)
-        {
-            file.Dispose();
-            throw new InvalidDataException($"{path}: not a checkpoint (metadata 'format' is '{format ?? "(missing)"}', expected '{FormatName}')");
-        }
-        return file;
-    }
+    public static SafeTensorsFile Open(string path) => ArtifactFile.Open(path, FormatName, "a checkpoint", "");
 
     /// <summary>Copies the <c>model.*</c> (or, with <paramref name="ema"/>, <c>ema.*</c>) weights of a checkpoint into
     /// <paramref name="module"/>, checking names and shapes.</summary>
