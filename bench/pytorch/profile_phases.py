@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Splits the PyTorch train step of reference_bench.py into phases, as the C# bench's --profile does:
+forward + mse_loss, backward, optimizer (Adam step + zero_grad(set_to_none=False)). Medians in ms over
+`--samples` steps after the same warm-up (1 + 5 steps). Diagnostic only; the recorded numbers come from
+reference_bench.py.
+
+  OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/profile_phases.py --threads 2
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_bench import SmallUNet  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--samples", type=int, default=30)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    torch.manual_seed(0)
+    model = SmallUNet()
+    x = torch.randn(16, 1, 32, 32)
+    target = torch.randn(16, 1, 32, 32)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    pc = time.perf_counter
+    fwd, bwd, optim, total = [], [], [], []
+    for i in range(6 + args.samples):
+        t0 = pc()
+        loss = F.mse_loss(model(x), target)
+        t1 = pc()
+        loss.backward()
+        t2 = pc()
+        opt.step()
+        opt.zero_grad(set_to_none=False)
+        t3 = pc()
+        if i >= 6:
+            fwd.append(t1 - t0); bwd.append(t2 - t1); optim.append(t3 - t2); total.append(t3 - t0)
+    ms = lambda v: float(np.median(v) * 1e3)
+    print(json.dumps({
+        "framework": "pytorch", "threads": torch.get_num_threads(), "samples": args.samples,
+        "forward_loss_ms": ms(fwd), "backward_ms": ms(bwd), "optimizer_ms": ms(optim), "total_ms": ms(total),
+        "loadavg_at_end": list(os.getloadavg()),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
