@@ -165,6 +165,55 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(growth < 50, $"RSS grew {growth:F1} MB over 500 steps");
     }
 
+    [Fact]
+    public void Gradient_accumulation_consumes_several_batches_per_step_deterministically()
+    {
+        using var dir = new TempDir();
+        var data = MaskedData(dir);
+        float[] Run(string name)
+        {
+            var config = Config(data, batch: 4);
+            config.Training.Accumulation = 3;
+            using var trainer = Trainer.Start(config, Path.Combine(dir.Path, name));
+            Assert.Equal(12, trainer.ImagesPerStep);
+            for (var i = 0; i < 4; i++) Assert.True(double.IsFinite(trainer.TrainStep()));
+            Assert.Equal(48, trainer.ImagesSeen);
+            var checkpoint = trainer.SaveCheckpoint();
+            using var file = Checkpoint.Open(checkpoint);
+            Assert.Equal("12", file.Metadata["loader_next_batch"]);
+            return Weights(trainer);
+        }
+        Assert.Equal(Run("a"), Run("b"));
+    }
+
+    [Fact]
+    public void Cancelling_a_run_saves_a_checkpoint_it_can_resume_from()
+    {
+        using var dir = new TempDir();
+        var data = MaskedData(dir);
+        var config = Config(data);
+        config.Training.TickKimg = 0.016;
+        var run = Path.Combine(dir.Path, "cancelled");
+        using var cancel = new CancellationTokenSource();
+        long stoppedAt;
+        using (var trainer = Trainer.Start(config, run))
+        {
+            // Cancel at the first tick, as Ctrl+C would.
+            trainer.Run(new CancelOnFirstReport(cancel), cancel.Token);
+            stoppedAt = trainer.Step;
+            Assert.True(stoppedAt < config.Training.DurationKimg * 1000 / config.Training.BatchSize);
+        }
+        Assert.NotNull(Checkpoint.Latest(Path.Combine(run, "checkpoints")));
+        Assert.True(File.ReadLines(Path.Combine(run, "metrics.jsonl")).Any());
+        using var resumed = Trainer.Resume(config, run);
+        Assert.Equal(stoppedAt, resumed.Step);
+    }
+
+    private sealed class CancelOnFirstReport(CancellationTokenSource cancel) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => cancel.Cancel();
+    }
+
     private static long ResidentBytes()
     {
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
