@@ -5,7 +5,8 @@
 //   OPENBLAS_NUM_THREADS=1 dotnet bench/AmbientDiffusion.Bench/bin/Release/net10.0/AmbientDiffusion.Bench.dll --threads 2
 //
 // Options: --threads N (default 2), --out FILE, --only add_small,conv_small,train_step_small_unet, --scale F,
-// --profile (also time forward / backward / optimizer separately), --print-params (SMALL_UNET.md table, then exit).
+// --profile [--profile-samples N] (also time forward / backward / optimizer separately), --print-params (SMALL_UNET.md table, then exit),
+// --forward-scope (train step variant: forward in a nested scope, only the loss moved out; see Harness.Loss).
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -19,7 +20,7 @@ using static AmbientDiffusion.Torch.torch;
 var options = Options.Parse(args);
 if (options.Help)
 {
-    Console.WriteLine("usage: AmbientDiffusion.Bench [--threads N] [--out FILE] [--only a,b] [--scale F] [--profile] [--print-params]");
+    Console.WriteLine("usage: AmbientDiffusion.Bench [--threads N] [--out FILE] [--only a,b] [--scale F] [--profile [--profile-samples N]] [--forward-scope] [--print-params]");
     return 0;
 }
 
@@ -77,8 +78,7 @@ if (options.Want("train_step_small_unet"))
     void Step()
     {
         using var scope = NewDisposeScope();
-        var output = model.forward(x);
-        var loss = nn.functional.mse_loss(output, target);
+        var loss = Harness.Loss(model, x, target, options.ForwardScope);
         loss.backward();
         opt.step();
         opt.zero_grad();
@@ -87,7 +87,7 @@ if (options.Want("train_step_small_unet"))
     float firstLoss;
     using (var scope = NewDisposeScope())   // first step: also a warm-up; reads the loss like the reference
     {
-        var loss = nn.functional.mse_loss(model.forward(x), target);
+        var loss = Harness.Loss(model, x, target, options.ForwardScope);
         loss.backward();
         opt.step();
         opt.zero_grad();
@@ -96,9 +96,10 @@ if (options.Want("train_step_small_unet"))
     var r = Harness.Bench(Step, warmup: 5, samples: options.Samples(100), inner: 1);
     r["param_count"] = paramCount;
     r["first_loss"] = firstLoss;
+    r["forward_scope"] = options.ForwardScope;
     results["train_step_small_unet"] = r;
 
-    if (options.Profile) profile = Harness.ProfileTrainStep(model, x, target, opt, options.Samples(30));
+    if (options.Profile) profile = Harness.ProfileTrainStep(model, x, target, opt, options.ProfileSamples, options.ForwardScope);
 }
 
 var report = new JsonObject
@@ -136,6 +137,18 @@ static void PrintParameters(nn.Module model)
 internal static class Harness
 {
     internal static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>mse_loss(model(x), target) in the current scope. With <paramref name="forwardScope"/> the forward runs
+    /// in a nested scope and only the loss is moved out, so the activations' handles are freed before backward and
+    /// autograd releases each saved tensor as soon as backward is done with it, as in PyTorch (where the
+    /// intermediates die with their last Python reference). Without it (the plain idiom) every intermediate stays
+    /// alive until the step's scope ends.</summary>
+    internal static Tensor Loss(SmallUNet model, Tensor x, Tensor target, bool forwardScope)
+    {
+        if (!forwardScope) return nn.functional.mse_loss(model.forward(x), target);
+        using var forward = NewDisposeScope();
+        return forward.MoveToOuter(nn.functional.mse_loss(model.forward(x), target));
+    }
 
     /// <summary>reference_bench.py's bench(): warm-up, then <paramref name="samples"/> timed runs of
     /// <paramref name="inner"/> iterations; statistics over the per-iteration time of each sample, in µs.</summary>
@@ -177,17 +190,20 @@ internal static class Harness
 
     /// <summary>Times forward+loss, backward and optimizer step+zero_grad of each step separately (the same split as
     /// bench/pytorch/profile_phases.py) and counts the tensor handles the step creates (one native call each).</summary>
-    internal static JsonObject ProfileTrainStep(SmallUNet model, Tensor x, Tensor target, optim.Adam opt, int samples)
+    internal static JsonObject ProfileTrainStep(SmallUNet model, Tensor x, Tensor target, optim.Adam opt, int samples, bool forwardScope)
     {
         var (fwd, bwd, optStep, total) = (new double[samples], new double[samples], new double[samples], new double[samples]);
         var handlesForward = 0;
         var handlesTotal = 0;
         var before = live_tensors;
+        var faults0 = MinorFaults();
+        var process = Process.GetCurrentProcess();
+        var (user0, sys0) = (process.UserProcessorTime, process.PrivilegedProcessorTime);
         for (var s = 0; s < samples; s++)
         {
             using var scope = NewDisposeScope();
             var t0 = Stopwatch.GetTimestamp();
-            var loss = nn.functional.mse_loss(model.forward(x), target);
+            var loss = Loss(model, x, target, forwardScope);
             var t1 = Stopwatch.GetTimestamp();
             handlesForward = scope.Count;
             loss.backward();
@@ -199,6 +215,10 @@ internal static class Harness
             var ms = 1e3 / Stopwatch.Frequency;
             (fwd[s], bwd[s], optStep[s], total[s]) = ((t1 - t0) * ms, (t2 - t1) * ms, (t3 - t2) * ms, (t3 - t0) * ms);
         }
+        var faultsPerStep = (MinorFaults() - faults0) / (double)samples;
+        process.Refresh();
+        var userPerStep = (process.UserProcessorTime - user0).TotalMilliseconds / samples;
+        var sysPerStep = (process.PrivilegedProcessorTime - sys0).TotalMilliseconds / samples;
         if (live_tensors != before) throw new InvalidOperationException($"the step leaked {live_tensors - before} tensors");
         return new JsonObject
         {
@@ -209,7 +229,18 @@ internal static class Harness
             ["total_ms"] = Percentile(total, 50),
             ["tensor_handles_forward"] = handlesForward,
             ["tensor_handles_step"] = handlesTotal,
+            ["minor_page_faults_per_step"] = faultsPerStep,
+            ["cpu_user_ms_per_step"] = userPerStep,
+            ["cpu_sys_ms_per_step"] = sysPerStep,
         };
+    }
+
+    /// <summary>Minor page faults of this process so far (field 10 of /proc/self/stat).</summary>
+    internal static long MinorFaults()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[7], CultureInfo.InvariantCulture);   // fields[0] is field 3 (state)
     }
 
     internal static JsonObject BlasInfo()
@@ -260,6 +291,8 @@ internal sealed class Options
     public HashSet<string>? Only { get; private set; }
     public double Scale { get; private set; } = 1.0;
     public bool Profile { get; private set; }
+    public int ProfileSamples { get; private set; } = 40;
+    public bool ForwardScope { get; private set; }
     public bool PrintParams { get; private set; }
     public bool Help { get; private set; }
 
@@ -281,7 +314,9 @@ internal sealed class Options
                 case "--only": o.Only = Value().Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal); break;
                 case "--scale": o.Scale = double.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--profile": o.Profile = true; break;
+                case "--profile-samples": o.ProfileSamples = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--print-params": o.PrintParams = true; break;
+                case "--forward-scope": o.ForwardScope = true; break;
                 case "-h" or "--help": o.Help = true; break;
                 default: throw new ArgumentException($"unknown argument '{args[i]}' (see --help)");
             }

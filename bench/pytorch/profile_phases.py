@@ -9,6 +9,7 @@ reference_bench.py.
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -23,7 +24,7 @@ from reference_bench import SmallUNet  # noqa: E402
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--samples", type=int, default=30)
+    ap.add_argument("--samples", type=int, default=40)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -35,7 +36,11 @@ def main():
 
     pc = time.perf_counter
     fwd, bwd, optim, total = [], [], [], []
+    faults0 = 0
     for i in range(6 + args.samples):
+        if i == 6:
+            ru0 = resource.getrusage(resource.RUSAGE_SELF)
+            faults0 = ru0.ru_minflt
         t0 = pc()
         loss = F.mse_loss(model(x), target)
         t1 = pc()
@@ -46,10 +51,16 @@ def main():
         t3 = pc()
         if i >= 6:
             fwd.append(t1 - t0); bwd.append(t2 - t1); optim.append(t3 - t2); total.append(t3 - t0)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    faults = (ru.ru_minflt - faults0) / args.samples
+    user = (ru.ru_utime - ru0.ru_utime) * 1e3 / args.samples
+    sys_ms = (ru.ru_stime - ru0.ru_stime) * 1e3 / args.samples
     ms = lambda v: float(np.median(v) * 1e3)
     print(json.dumps({
         "framework": "pytorch", "threads": torch.get_num_threads(), "samples": args.samples,
         "forward_loss_ms": ms(fwd), "backward_ms": ms(bwd), "optimizer_ms": ms(optim), "total_ms": ms(total),
+        "minor_page_faults_per_step": faults,
+        "cpu_user_ms_per_step": user, "cpu_sys_ms_per_step": sys_ms,
         "loadavg_at_end": list(os.getloadavg()),
     }, indent=2))
 

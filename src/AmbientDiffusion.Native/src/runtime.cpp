@@ -7,6 +7,10 @@
 #include <torch/version.h>
 
 #include <cstdlib>
+#include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "common.h"
 
@@ -78,6 +82,27 @@ struct NoErrorBacktraces {
     NoErrorBacktraces() { c10::SetStackTraceFetcher([] { return std::string(); }); }
 };
 const NoErrorBacktraces no_error_backtraces;
+
+// glibc serves blocks above M_MMAP_THRESHOLD with fresh mmaps and hands free memory at the top of the heap back to
+// the kernel once more than M_TRIM_THRESHOLD is free. Both start at 128 KiB and only rise when the process happens
+// to free a large mmapped block, which a .NET host rarely does before its first training step; at the low values
+// every step gives its tens of MB of activations back and page-faults them in again (bench/: ~12k faults and
+// ~16-24 ms of kernel time per SmallUNet CPU step, against ~4k in a PyTorch process). Start at the ceiling that
+// glibc's own adjustment reaches (32 MiB / 64 MiB) unless the user tuned malloc or sets AMBIENT_NO_MALLOC_TUNING.
+struct MallocDefaults {
+    MallocDefaults() {
+#if defined(__GLIBC__)
+        if (std::getenv("AMBIENT_NO_MALLOC_TUNING") != nullptr) return;
+        const char* tunables = std::getenv("GLIBC_TUNABLES");
+        if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr) return;
+        for (const char* name : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"})
+            if (std::getenv(name) != nullptr) return;
+        mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
+    }
+};
+const MallocDefaults malloc_defaults;
 }  // namespace
 
 }  // namespace ad
