@@ -11,6 +11,7 @@ internal static class AmbientCli
         PrepareCommand.Create(),
         CorruptCommand.Create(),
         TrainCommand.Create(),
+        SampleCommand.Create(),
         InfoCommand.Create(),
     };
 }

@@ -42,4 +42,16 @@ public static class ImageGrid
             }
         return rgb;
     }
+
+    /// <summary>Converts a CHW uint8 image (1 or 3 channels) to HWC RGB bytes (grey images repeated over R, G, B).</summary>
+    public static byte[] BytesToRgb(ReadOnlySpan<byte> chw, int channels, int height, int width)
+    {
+        var plane = height * width;
+        if (channels is not (1 or 3) || chw.Length < channels * plane) throw new ArgumentException($"expected a {channels}x{height}x{width} image with 1 or 3 channels");
+        var rgb = new byte[plane * 3];
+        for (var i = 0; i < plane; i++)
+            for (var c = 0; c < 3; c++)
+                rgb[i * 3 + c] = chw[(channels == 1 ? 0 : c) * plane + i];
+        return rgb;
+    }
 }

@@ -232,6 +232,11 @@ public sealed class Trainer : IDisposable
             ["config"] = ConfigLoader.ToYaml(_config),
             ["data"] = _data.Path,
             ["data_corruption"] = _data.Metadata.TryGetValue("corruption", out var corruption) ? corruption : "",
+            ["data_corruption_spec"] = _data.Metadata.TryGetValue("corruption_spec", out var spec) ? spec : "",
+            ["data_noise_sigma_max"] = Enumerable.Range(0, _data.Count).Max(_data.NoiseSigma).ToString("R", CultureInfo.InvariantCulture),
+            ["image_channels"] = Model.Network.ImageChannels.ToString(CultureInfo.InvariantCulture),
+            ["mask_channels"] = Model.Network.MaskChannels.ToString(CultureInfo.InvariantCulture),
+            ["resolution"] = Model.Network.Resolution.ToString(CultureInfo.InvariantCulture),
             ["parameters"] = Model.parameter_count().ToString(CultureInfo.InvariantCulture),
             ["tool"] = ToolVersion.Describe(),
         };

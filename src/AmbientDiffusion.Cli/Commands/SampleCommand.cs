@@ -1,0 +1,72 @@
+using System.CommandLine;
+using AmbientDiffusion.Diffusion;
+using AmbientDiffusion.Sampling;
+using AmbientDiffusion.Torch;
+using AmbientDiffusion.Training;
+using Spectre.Console;
+
+namespace AmbientDiffusion.Cli.Commands;
+
+/// <summary>`ambient sample`: draws images from a checkpoint with the sampler its training implies.</summary>
+internal static class SampleCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "A checkpoint file, or a run directory (its newest checkpoint).", Required = true };
+        var seeds = new Option<string>("--seeds") { Description = "Seeds, one sample each: ranges and lists such as 0-999 or 0-9,100.", DefaultValueFactory = _ => "0-63" };
+        var output = new Option<string?>("--out", "-o") { Description = "Output folder (default: <run>/samples next to the checkpoints folder)." };
+        var batch = new Option<int>("--batch") { Description = "Samples per network call; does not change the samples.", DefaultValueFactory = _ => 64 };
+        var steps = new Option<int>("--steps") { Description = "Heun steps (2N-1 network evaluations).", DefaultValueFactory = _ => 18 };
+        var churn = new Option<double>("--churn") { Description = "EDM's S_churn: stochasticity along the trajectory (0 = deterministic)." };
+        var raw = new Option<bool>("--raw") { Description = "Use the raw training weights instead of the EMA." };
+        var pngs = new Option<bool>("--png") { Description = "Also write one PNG per sample (png/<seed>.png)." };
+        var grid = new Option<int>("--grid") { Description = "Samples shown in grid.png.", DefaultValueFactory = _ => 64 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "auto" };
+        var command = new Command("sample", """
+            Draw samples from a trained model (EMA weights by default). Ambient models use the fixed-mask sampler,
+            models of noisy data stop at the noise level of their data; each sample depends on its seed only.
+            Writes samples.safetensors (uint8 N,C,H,W + seeds), samples.npz (arr_0 as N,H,W,C for FID tools)
+            and grid.png.
+
+            Examples:
+              ambient sample -c runs/quickstart --seeds 0-63
+              ambient sample -c runs/quickstart/checkpoints/checkpoint-000000625.safetensors --seeds 0-9999 -o fid/
+            """) { checkpoint, seeds, output, batch, steps, churn, raw, pngs, grid, device };
+        command.SetAction(result =>
+        {
+            var path = ResolveCheckpoint(result.GetValue(checkpoint)!);
+            var seedList = SampleSet.ParseSeeds(result.GetValue(seeds)!);
+            var options = new SamplerOptions { Steps = result.GetValue(steps), Churn = result.GetValue(churn) };
+            options.Validate();
+            var directory = result.GetValue(output) ?? DefaultOutput(path);
+            using var sampler = CheckpointSampler.Load(path, Device.Parse(result.GetValue(device)!), ema: !result.GetValue(raw));
+            AnsiConsole.MarkupLineInterpolated($"[bold]{sampler.Config.Name}[/]: {seedList.Count} samples, {sampler.Mode.Describe()} sampler, {options.Steps} steps, {(sampler.UsesEma ? "EMA" : "raw")} weights on {Device.Parse(result.GetValue(device)!)}");
+            ConsoleProgress.Run("sample", report =>
+            {
+                sampler.SampleTo(directory, seedList, options, result.GetValue(batch), result.GetValue(grid), result.GetValue(pngs),
+                    new CallbackProgress<SamplingProgress>(p => report(p.Done, p.Total)));
+                return 0;
+            });
+            AnsiConsole.MarkupLineInterpolated($"samples: [bold]{directory}[/] ({SampleSet.TensorFile}, {SampleSet.NumpyFile}, {SampleSet.GridFile})");
+            return CommandRunner.Success;
+        });
+        return command;
+    }
+
+    /// <summary>A checkpoint file, or the newest checkpoint of a run directory.</summary>
+    internal static string ResolveCheckpoint(string path)
+    {
+        if (File.Exists(path)) return path;
+        if (Directory.Exists(path))
+            return Checkpoint.Latest(Path.Combine(path, "checkpoints")) ?? Checkpoint.Latest(path)
+                ?? throw new FileNotFoundException($"{path}: no checkpoint-*.safetensors in it or in its checkpoints/ folder");
+        throw new FileNotFoundException($"{path}: no such checkpoint file or run directory");
+    }
+
+    private static string DefaultOutput(string checkpointPath)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!;
+        var run = Path.GetFileName(folder) == "checkpoints" ? Path.GetDirectoryName(folder)! : folder;
+        return Path.Combine(run, "samples");
+    }
+}
