@@ -161,11 +161,11 @@ public class CorruptionOperatorTests
     [Fact]
     public void Delta_zero_for_masked_ambient_training_is_rejected_with_an_explanation()
     {
-        var e = Assert.ThrowsAny<ArgumentException>(() => FurtherCorruption.ForMaskedData(0.0, FurtherCorruptionMode.Redraw, dataHasMissingPixels: true));
+        var e = Assert.ThrowsAny<ArgumentException>(() => new FurtherCorruption(0.0, FurtherCorruptionMode.Redraw));
         Assert.Contains("loss.delta = 0", e.Message, StringComparison.Ordinal);
         Assert.Contains("learns nothing", e.Message, StringComparison.Ordinal);
         Assert.ThrowsAny<ArgumentException>(() => new FurtherCorruption(1.0));
-        Assert.Equal(0.1, FurtherCorruption.ForMaskedData(0.1, FurtherCorruptionMode.Redraw, true).Delta);
+        Assert.Equal(0.1, new FurtherCorruption(0.1, FurtherCorruptionMode.Redraw).Delta);
     }
 
     [Fact]

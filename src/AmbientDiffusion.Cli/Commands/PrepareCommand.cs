@@ -31,7 +31,7 @@ internal static class PrepareCommand
             """) { source, output, format, resolution, channels, crop, count, heldOut, seed, partition, skipBad };
         command.SetAction(result =>
         {
-            var imageSource = Open(result.GetValue(source)!, result.GetValue(format)!, result.GetValue(partition));
+            var imageSource = ImageSources.Open(result.GetValue(source)!, result.GetValue(format)!, result.GetValue(partition));
             var options = new PrepareOptions(
                 result.GetValue(resolution),
                 result.GetValue(channels) ?? (imageSource is IdxSource ? 1 : 3),
@@ -60,31 +60,5 @@ internal static class PrepareCommand
     {
         var colon = message.IndexOf(": ", StringComparison.Ordinal);
         return colon >= 0 ? message[(colon + 2)..] : message;
-    }
-
-    internal static ImageSource Open(string source, string format, string? partition)
-    {
-        if (source.StartsWith("fashion-mnist", StringComparison.OrdinalIgnoreCase))
-        {
-            var split = source.Length > "fashion-mnist".Length ? source["fashion-mnist".Length..] : ":train";
-            return split switch
-            {
-                ":train" => IdxSource.FashionMnist(train: true),
-                ":test" => IdxSource.FashionMnist(train: false),
-                _ => throw new ArgumentException($"source '{source}': expected fashion-mnist, fashion-mnist:train or fashion-mnist:test"),
-            };
-        }
-        if (partition is not null && format is not ("auto" or "celeba"))
-            throw new ArgumentException("--partition applies to CelebA sources only");
-        return format switch
-        {
-            "idx" => new IdxSource(source),
-            "celeba" => new CelebASource(source, partition),
-            "folder" => new ImageFolderSource(source),
-            _ when File.Exists(source) => new IdxSource(source),
-            _ when CelebASource.IsCelebA(source) => new CelebASource(source, partition),
-            _ when partition is not null => throw new ArgumentException($"--partition needs a CelebA folder; {source} has no {CelebASource.PartitionFile}"),
-            _ => new ImageFolderSource(source),
-        };
     }
 }

@@ -43,7 +43,7 @@ internal static class SampleCommand
             AnsiConsole.MarkupLineInterpolated($"[bold]{sampler.Config.Name}[/]: {seedList.Count} samples, {sampler.Mode.Describe()} sampler, {options.Steps} steps, {(sampler.UsesEma ? "EMA" : "raw")} weights on {Device.Parse(result.GetValue(device)!)}");
             ConsoleProgress.Run("sample", report =>
             {
-                sampler.SampleTo(directory, seedList, options, result.GetValue(batch), result.GetValue(grid), result.GetValue(pngs),
+                sampler.SampleTo(directory, seedList, options, result.GetValue(batch), result.GetValue(grid), result.GetValue(pngs), result.GetValue(seeds),
                     new CallbackProgress<SamplingProgress>(p => report(p.Done, p.Total)));
                 return 0;
             });

@@ -16,8 +16,8 @@ public enum FurtherCorruptionMode
 
 /// <summary>
 /// The ambient objective's further corruption: Ã = A ⊙ B with B ~ Bernoulli(1 - δ), shared across channels like A
-/// (ambient-spec §2). The theorem needs B to be able to remove pixels that A kept, so δ = 0 is rejected for data
-/// with missing pixels.
+/// (ambient-spec §2). The theorem needs B to be able to remove pixels that A kept, so δ = 0 is rejected. On data with
+/// no missing pixels (p = 0, the clean end of a sweep) Ã = B and the objective is still well defined.
 /// </summary>
 public sealed record FurtherCorruption
 {
@@ -64,14 +64,5 @@ public sealed record FurtherCorruption
             var keep = torch.tensor(values, shape).to(masks.dtype, masks.device);
             return scope.MoveToOuter(masks * keep);
         }
-    }
-
-    /// <summary>Checks that this further corruption suits a dataset: δ &gt; 0 is already guaranteed; masks must exist
-    /// for the ambient objective to make sense at all.</summary>
-    public static FurtherCorruption ForMaskedData(double delta, FurtherCorruptionMode mode, bool dataHasMissingPixels)
-    {
-        if (!dataHasMissingPixels)
-            throw new ArgumentException("loss = ambient needs a dataset with missing pixels; this one has none (use the 'edm' or 'tweedie' loss)");
-        return new FurtherCorruption(delta, mode);
     }
 }

@@ -23,7 +23,7 @@ public static class LossFactory
                 var mode = section.FurtherCorruption == "fixed" ? FurtherCorruptionMode.Fixed : FurtherCorruptionMode.Redraw;
                 try
                 {
-                    return new AmbientLoss(sigmas, FurtherCorruption.ForMaskedData(section.Delta, mode, data.HasMissingPixels), seed);
+                    return new AmbientLoss(sigmas, new FurtherCorruption(section.Delta, mode), seed);
                 }
                 catch (ArgumentException e)
                 {

@@ -106,11 +106,13 @@ public sealed class CheckpointSampler : IDisposable
 
     /// <summary>Samples every seed and writes the sample set (<see cref="SampleSet"/>) into <paramref name="directory"/>.</summary>
     public void SampleTo(string directory, IReadOnlyList<ulong> seeds, SamplerOptions options, int batchSize, int gridCount = 64, bool singlePngs = false,
-        IProgress<SamplingProgress>? progress = null, CancellationToken cancel = default)
+        string? seedsText = null, IProgress<SamplingProgress>? progress = null, CancellationToken cancel = default)
     {
         using var scope = torch.NewDisposeScope();
         var samples = Sample(seeds, options, batchSize, progress, cancel);
-        SampleSet.Write(directory, samples, seeds, Describe(options), gridCount, singlePngs);
+        var metadata = Describe(options);
+        if (seedsText is not null) metadata["seeds"] = seedsText;
+        SampleSet.Write(directory, samples, seeds, metadata, gridCount, singlePngs);
     }
 
     /// <summary>Metadata describing samples drawn by this sampler (written into samples.safetensors).</summary>

@@ -37,15 +37,15 @@ public sealed class Trainer : IDisposable
     private readonly MetricsLog _metrics;
     private int _nonFiniteInARow;
 
-    private Trainer(ExperimentConfig config, string runDirectory, string? resumeFrom)
+    private Trainer(ExperimentConfig config, string runDirectory, string dataPath, string? resumeFrom)
     {
         _config = config;
         RunDirectory = runDirectory;
-        Device = Torch.Device.Parse(config.Device);
-        if (config.Training.Threads > 0) torch.set_num_threads(config.Training.Threads);
-        if (Device.Type == DeviceType.CUDA) torch.cuda.allow_tf32(config.Training.Tf32);
+        Device = Torch.Device.Parse(config.Device.Type);
+        if (config.Device.Threads > 0) torch.set_num_threads(config.Device.Threads);
+        if (Device.Type == DeviceType.CUDA) torch.cuda.allow_tf32(config.Device.Tf32);
         Directory.CreateDirectory(CheckpointDirectory);
-        _data = CorruptedDataset.Open(config.Data.Corrupted);
+        _data = CorruptedDataset.Open(dataPath);
         try
         {
             _loss = LossFactory.Create(config.Loss, _data, config.Seed);
@@ -73,22 +73,29 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    /// <summary>Starts a new run in <paramref name="runDirectory"/>, writing the resolved config there.</summary>
-    public static Trainer Start(ExperimentConfig config, string runDirectory)
+    /// <summary>Starts a new run in <paramref name="runDirectory"/> on the corrupted dataset <paramref name="dataPath"/>
+    /// (default: the config's <c>data.corrupted</c>), writing the resolved config there.</summary>
+    public static Trainer Start(ExperimentConfig config, string runDirectory, string? dataPath = null)
     {
         config.Validate();
+        dataPath = DataPath(config, dataPath);
         Directory.CreateDirectory(runDirectory);
         AtomicFile.WriteAllBytes(Path.Combine(runDirectory, "config.yaml"), System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(config)));
-        return new Trainer(config, runDirectory, null);
+        return new Trainer(config, runDirectory, dataPath, null);
     }
 
     /// <summary>Continues the run in <paramref name="runDirectory"/> from its newest checkpoint (or starts it when it has none).</summary>
-    public static Trainer Resume(ExperimentConfig config, string runDirectory)
+    public static Trainer Resume(ExperimentConfig config, string runDirectory, string? dataPath = null)
     {
         config.Validate();
         var latest = Checkpoint.Latest(Path.Combine(runDirectory, "checkpoints"));
-        return latest is null ? Start(config, runDirectory) : new Trainer(config, runDirectory, latest);
+        return latest is null ? Start(config, runDirectory, dataPath) : new Trainer(config, runDirectory, DataPath(config, dataPath), latest);
     }
+
+    private static string DataPath(ExperimentConfig config, string? dataPath) =>
+        !string.IsNullOrWhiteSpace(dataPath) ? dataPath
+        : !string.IsNullOrWhiteSpace(config.Data.Corrupted) ? config.Data.Corrupted
+        : throw new ConfigException("data.corrupted is empty: training needs a corrupted dataset (run the experiment with `ambient train`, which prepares and corrupts the data first)", "data.corrupted");
 
     /// <summary>The run directory.</summary>
     public string RunDirectory { get; }
@@ -118,7 +125,7 @@ public sealed class Trainer : IDisposable
     public Tensor? FlatEmaWeights => _ema?.shadow;
 
     /// <summary>Whether steps run under CUDA bf16 autocast (training.bf16 on a CUDA device; the CPU path never does).</summary>
-    public bool UseBf16 => _config.Training.Bf16 && Device.Type == DeviceType.CUDA;
+    public bool UseBf16 => _config.Device.Bf16 && Device.Type == DeviceType.CUDA;
 
     /// <summary>The images of one optimizer step.</summary>
     public int ImagesPerStep => _config.Training.BatchSize * _config.Training.Accumulation;
@@ -202,6 +209,9 @@ public sealed class Trainer : IDisposable
         }
         SaveCheckpoint();
     }
+
+    /// <summary>Whether the configured duration has been trained.</summary>
+    public bool IsComplete => ImagesSeen >= _config.Training.DurationKimg * 1000;
 
     /// <summary>Writes a checkpoint of the current state (atomically) and returns its path.</summary>
     public string SaveCheckpoint()

@@ -1,0 +1,140 @@
+using AmbientDiffusion.Common;
+using AmbientDiffusion.Config;
+using AmbientDiffusion.Memorization;
+using AmbientDiffusion.Sampling;
+using AmbientDiffusion.Torch;
+using AmbientDiffusion.Training;
+
+namespace AmbientDiffusion.Experiments;
+
+/// <summary>Progress of one stage of an experiment: prepare, corrupt, train (in images), sample or memorization.</summary>
+public sealed record ExperimentProgress(string Stage, double Done, double Total);
+
+/// <summary>What an experiment run did.</summary>
+public sealed record ExperimentResult(RunDirectory Run, RunInputs Inputs, long Step, double Kimg, bool Cancelled, bool Sampled, bool Analyzed);
+
+/// <summary>
+/// Runs one experiment end to end, each stage skipped when its output is already there: prepare the clean data and
+/// corrupt it once (cached, <see cref="DataCache"/>), train on the corrupted artifact only (resuming from the newest
+/// checkpoint), sample the EMA model, and analyze the samples' memorization against the clean training set.
+/// The clean-data firewall holds because training receives nothing but the corrupted file's path.
+/// </summary>
+public sealed class ExperimentRunner(string runsRoot)
+{
+    /// <summary>Folder of run directories (and of the data cache, runs/data).</summary>
+    public string RunsRoot { get; } = runsRoot;
+
+    /// <summary>The shared data cache.</summary>
+    public DataCache Cache => new(Path.Combine(RunsRoot, "data"));
+
+    /// <summary>Runs <paramref name="config"/> in <paramref name="runDirectory"/> (default runs/&lt;name&gt;). Without
+    /// <paramref name="resume"/>, a run directory that already has checkpoints is an error.</summary>
+    public ExperimentResult Run(ExperimentConfig config, string? runDirectory = null, bool resume = false, IProgress<ExperimentProgress>? progress = null, CancellationToken cancel = default)
+    {
+        config.Validate();
+        var run = new RunDirectory(runDirectory ?? Path.Combine(RunsRoot, config.Name));
+        var existing = Checkpoint.Latest(run.Checkpoints);
+        if (existing is not null && !resume)
+            throw new ArgumentException($"{run.Path} already has checkpoints ({Path.GetFileName(existing)}): pass --resume to continue it, or choose another name");
+        if (existing is not null) CheckSameExperiment(config, run);
+
+        var prepared = Cache.Prepared(config, Stage(progress, "prepare"), cancel);
+        var corrupted = Cache.Corrupted(config, prepared, Stage(progress, "corrupt"), cancel);
+        var inputs = new RunInputs(prepared, corrupted);
+        run.WriteInputs(inputs);
+
+        long step;
+        double kimg;
+        using (var trainer = Trainer.Resume(config, run.Path, corrupted))
+        {
+            if (!trainer.IsComplete)
+            {
+                var total = config.Training.DurationKimg * 1000;
+                trainer.Run(progress is null ? null : new ProgressRelay<TrainingProgress>(p => progress.Report(new ExperimentProgress("train", p.Kimg * 1000, total))), cancel);
+            }
+            (step, kimg) = (trainer.Step, trainer.ImagesSeen / 1000.0);
+            if (cancel.IsCancellationRequested) return new ExperimentResult(run, inputs, step, kimg, true, false, false);
+        }
+
+        var sampled = Sample(config, run, progress, cancel);
+        var analyzed = sampled && Analyze(config, run, inputs, progress);
+        return new ExperimentResult(run, inputs, step, kimg, cancel.IsCancellationRequested, sampled, analyzed);
+    }
+
+    /// <summary>Samples the run's newest checkpoint into samples/ unless samples of that checkpoint and seed list are there.</summary>
+    public static bool Sample(ExperimentConfig config, RunDirectory run, IProgress<ExperimentProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var seeds = config.Sampling.SeedList();
+        if (seeds.Count == 0) return false;
+        var checkpoint = Checkpoint.Latest(run.Checkpoints) ?? throw new FileNotFoundException($"{run.Checkpoints}: no checkpoint to sample");
+        if (File.Exists(run.SamplesFile))
+        {
+            using var file = SampleSet.Open(run.SamplesFile);
+            if (file.Metadata.GetValueOrDefault("checkpoint") == Path.GetFullPath(checkpoint) && file.Metadata.GetValueOrDefault("seeds") == config.Sampling.Seeds
+                && file.Metadata.GetValueOrDefault("weights") == (config.Sampling.Ema ? "ema" : "raw"))
+                return true;
+        }
+        using var sampler = CheckpointSampler.Load(checkpoint, Device.Parse(config.Device.Type), config.Sampling.Ema);
+        sampler.SampleTo(run.Samples, seeds, config.Sampling.ToOptions(), config.Sampling.BatchSize, config.Sampling.Grid, config.Sampling.Png, config.Sampling.Seeds,
+            progress is null ? null : new ProgressRelay<SamplingProgress>(p => progress.Report(new ExperimentProgress("sample", p.Done, p.Total))), cancel);
+        return true;
+    }
+
+    /// <summary>Analyzes the run's samples against its clean training set into report/, unless a report newer than the samples is there.</summary>
+    public static bool Analyze(ExperimentConfig config, RunDirectory run, RunInputs inputs, IProgress<ExperimentProgress>? progress = null)
+    {
+        if (!config.Memorization.Enabled || inputs.Prepared is null || !File.Exists(run.SamplesFile)) return false;
+        if (File.Exists(run.ReportFile) && File.GetLastWriteTimeUtc(run.ReportFile) >= File.GetLastWriteTimeUtc(run.SamplesFile)) return true;
+        progress?.Report(new ExperimentProgress("memorization", 0, 1));
+        MemorizationAnalyzer.Run(Options(config, run.SamplesFile, inputs.Prepared, run.Report));
+        progress?.Report(new ExperimentProgress("memorization", 1, 1));
+        return true;
+    }
+
+    /// <summary>The analyzer's options for a config's memorization section.</summary>
+    public static MemorizationOptions Options(ExperimentConfig config, string samplesPath, string preparedPath, string outputDirectory)
+    {
+        var section = config.Memorization;
+        static string? Optional(string path) => string.IsNullOrWhiteSpace(path) ? null : path;
+        return new MemorizationOptions
+        {
+            SamplesPath = samplesPath,
+            TrainPath = preparedPath,
+            FeaturesSamplesPath = Optional(section.FeaturesSamples),
+            FeaturesTrainPath = Optional(section.FeaturesTrain),
+            FeaturesHeldOutPath = Optional(section.FeaturesHeldout),
+            OutputDirectory = outputDirectory,
+            Settings = new MemorizationSettings
+            {
+                Device = config.Device.Type,
+                Downsample = section.Downsample,
+                CarliniNeighbors = section.CarliniNeighbors,
+                CarliniAlpha = section.CarliniAlpha,
+                BaselineQueries = section.BaselineQueries,
+                BaselineSeed = config.Seed,
+                HistogramBins = section.HistogramBins,
+                WorstCount = section.WorstCount,
+            },
+        };
+    }
+
+    /// <summary>Resuming with a different data, model or objective would silently mix two experiments: refuse it.</summary>
+    private static void CheckSameExperiment(ExperimentConfig config, RunDirectory run)
+    {
+        if (!File.Exists(run.Config)) return;
+        var stored = ConfigLoader.Parse(File.ReadAllText(run.Config), run.Config);
+        (string Key, object? Now, object? Then)[] sections =
+        [
+            ("seed", config.Seed, stored.Seed), ("dataset", config.Dataset, stored.Dataset), ("corruption", config.Corruption, stored.Corruption),
+            ("model", config.Model, stored.Model), ("loss", config.Loss, stored.Loss),
+        ];
+        foreach (var (key, now, then) in sections)
+            if (Yaml(now) != Yaml(then))
+                throw new ConfigException($"{key} differs from {run.Config}, the config {run.Path} was trained with: resuming would mix two experiments (use another name, or restore the setting)", key);
+    }
+
+    private static string Yaml(object? value) => value is null ? "" : new YamlDotNet.Serialization.SerializerBuilder().Build().Serialize(value);
+
+    private static IProgress<(int Done, int Total)>? Stage(IProgress<ExperimentProgress>? progress, string stage) =>
+        progress is null ? null : new ProgressRelay<(int Done, int Total)>(p => progress.Report(new ExperimentProgress(stage, p.Done, p.Total)));
+}

@@ -1,0 +1,45 @@
+using System.Text.Json;
+using AmbientDiffusion.Torch.IO;
+
+namespace AmbientDiffusion.Experiments;
+
+/// <summary>
+/// The layout of runs/&lt;name&gt;: <c>config.yaml</c> (resolved), <c>inputs.json</c> (the data files the run used),
+/// <c>metrics.jsonl</c>, <c>checkpoints/</c>, <c>samples/</c>, <c>report/</c> and <c>error.log</c> (internal errors).
+/// </summary>
+public sealed class RunDirectory(string path)
+{
+    /// <summary>The folder.</summary>
+    public string Path { get; } = System.IO.Path.GetFullPath(path);
+
+#pragma warning disable CS1591
+    public string Config => System.IO.Path.Combine(Path, "config.yaml");
+    public string Inputs => System.IO.Path.Combine(Path, "inputs.json");
+    public string Checkpoints => System.IO.Path.Combine(Path, "checkpoints");
+    public string Samples => System.IO.Path.Combine(Path, "samples");
+    public string Report => System.IO.Path.Combine(Path, "report");
+    public string ErrorLog => System.IO.Path.Combine(Path, "error.log");
+    public string SamplesFile => System.IO.Path.Combine(Samples, Sampling.SampleSet.TensorFile);
+    public string ReportFile => System.IO.Path.Combine(Report, "report.json");
+#pragma warning restore CS1591
+
+    /// <summary>The data files recorded by <see cref="WriteInputs"/>.</summary>
+    public RunInputs ReadInputs()
+    {
+        if (!File.Exists(Inputs)) throw new FileNotFoundException($"{Inputs}: not found; is {Path} a run directory made by `ambient train`?", Inputs);
+        return JsonSerializer.Deserialize<RunInputs>(File.ReadAllText(Inputs), Json) ?? throw new InvalidDataException($"{Inputs}: empty");
+    }
+
+    /// <summary>Records the data files the run uses.</summary>
+    public void WriteInputs(RunInputs inputs)
+    {
+        Directory.CreateDirectory(Path);
+        AtomicFile.WriteAllBytes(Inputs, JsonSerializer.SerializeToUtf8Bytes(inputs, Json));
+    }
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+}
+
+/// <summary>The data files of a run: the clean prepared dataset (read only by the memorization analysis; null when the
+/// config named only a corrupted file) and the corrupted dataset training read.</summary>
+public sealed record RunInputs(string? Prepared, string Corrupted);

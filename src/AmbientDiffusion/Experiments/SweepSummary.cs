@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using AmbientDiffusion.Config;
+using AmbientDiffusion.Reporting;
+using AmbientDiffusion.Torch.IO;
+
+namespace AmbientDiffusion.Experiments;
+
+/// <summary>
+/// The summary of a sweep: one row per run with its grid values and memorization metrics (samples, and the held-out
+/// baseline beside them) read from each run's report.json, as <c>summary.csv</c> and <c>summary.md</c>, and a chart of
+/// the metrics against the sweep's x key (<c>summary.svg</c>, <c>summary.png</c>; runs that differ only in
+/// <c>seed</c> are averaged). Runs without a report yet appear with empty cells.
+/// </summary>
+public static class SweepSummary
+{
+    /// <summary>A metric: its column name, where it lives in report.json and a legend label.</summary>
+    public sealed record Metric(string Column, string Space, string Field, string Label);
+
+    /// <summary>The metrics summarised (space names as the analyzer writes them; "downsampled" matches downsampled_N).</summary>
+    public static readonly IReadOnlyList<Metric> Metrics =
+    [
+        new("d1_median", "pixels", "d1.p50", "median d1 (pixels)"),
+        new("frac_d1_below_0.05", "pixels", "frac_d1_below005", "d1 < 0.05"),
+        new("ratio_below_third", "pixels", "frac_ratio_below_third", "d1/d2 < 1/3"),
+        new("carlini", "pixels", "frac_carlini", "Carlini extraction"),
+        new("flip_ratio_below_third", "flip_invariant", "frac_ratio_below_third", "d1/d2 < 1/3 (flip-invariant)"),
+        new("downsampled_ratio_below_third", "downsampled", "frac_ratio_below_third", "d1/d2 < 1/3 (downsampled)"),
+        new("cosine_above_0.95", "normalized_cosine", "frac_cos_above095", "cosine > 0.95"),
+    ];
+
+    /// <summary>The metrics drawn in the chart (fractions, on one 0-1 axis).</summary>
+    private static readonly string[] Charted = ["ratio_below_third", "carlini", "cosine_above_0.95"];
+
+    /// <summary>Writes summary.csv, summary.md, summary.svg and summary.png into <paramref name="folder"/>.</summary>
+    public static void Write(ExperimentConfig sweep, IReadOnlyList<SweepPoint> points, string folder)
+    {
+        var keys = sweep.Sweep!.Grid.Keys.ToList();
+        var rows = points.Select(p => (Point: p, Values: Read(Path.Combine(folder, p.Label, "report", "report.json")))).ToList();
+        var columns = new List<string> { "run" };
+        columns.AddRange(keys);
+        columns.Add("status");
+        foreach (var metric in Metrics)
+        {
+            columns.Add(metric.Column);
+            columns.Add(metric.Column + "_heldout");
+        }
+        var table = rows.Select(r =>
+        {
+            var cells = new List<string> { r.Point.Label };
+            cells.AddRange(r.Point.Values.Select(v => v.Value));
+            cells.Add(r.Values is null ? "pending" : "done");
+            foreach (var metric in Metrics)
+            {
+                cells.Add(Format(r.Values?.GetValueOrDefault((metric.Column, "samples"))));
+                cells.Add(Format(r.Values?.GetValueOrDefault((metric.Column, "heldout"))));
+            }
+            return cells;
+        }).ToList();
+
+        var csv = new StringBuilder();
+        csv.AppendLine(string.Join(',', columns.Select(Csv)));
+        foreach (var row in table) csv.AppendLine(string.Join(',', row.Select(Csv)));
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.csv"), Encoding.UTF8.GetBytes(csv.ToString()));
+
+        var md = new StringBuilder();
+        md.AppendLine($"# Sweep {sweep.Name}").AppendLine();
+        md.AppendLine($"{points.Count} runs over {string.Join(" × ", keys.Select(k => $"`{k}` ({sweep.Sweep.Grid[k].Count})"))}. Metrics are fractions of samples " +
+                      "(the held-out → train baseline beside each, after the slash); d1 is the RMS distance to the nearest training image, pixels in [0, 1].").AppendLine();
+        var shown = Metrics.Select(m => m.Column).ToList();
+        md.AppendLine("| " + string.Join(" | ", new[] { "run" }.Concat(keys).Concat(["status"]).Concat(shown)) + " |");
+        md.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", 2 + keys.Count + shown.Count)));
+        foreach (var (row, i) in table.Select((row, i) => (row, i)))
+        {
+            var cells = row.Take(2 + keys.Count).ToList();
+            for (var m = 0; m < Metrics.Count; m++)
+            {
+                var (value, baseline) = (row[2 + keys.Count + 2 * m], row[3 + keys.Count + 2 * m]);
+                cells.Add(value.Length == 0 ? "" : baseline.Length == 0 ? value : $"{value} / {baseline}");
+            }
+            md.AppendLine("| " + string.Join(" | ", cells) + " |");
+        }
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.md"), Encoding.UTF8.GetBytes(md.ToString()));
+
+        var chart = Chart(sweep, rows.Select(r => (r.Point, r.Values)).ToList());
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.svg"), Encoding.UTF8.GetBytes(chart.ToSvg()));
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.png"), chart.ToPng());
+    }
+
+    private static LineChart Chart(ExperimentConfig sweep, IReadOnlyList<(SweepPoint Point, Dictionary<(string, string), double>? Values)> rows)
+    {
+        var grid = sweep.Sweep!.Grid;
+        var x = sweep.Sweep.X ?? grid.Keys.First();
+        var series = new List<LineSeries>();
+        // One line per metric and per combination of the other keys (seeds averaged).
+        var groups = rows.GroupBy(r => string.Join(", ", r.Point.Values.Where(v => v.Key != x && v.Key != "seed").Select(v => $"{v.Key}={v.Value}")));
+        foreach (var group in groups)
+            foreach (var column in Charted)
+            {
+                var label = Metrics.First(m => m.Column == column).Label;
+                var points = group
+                    .Where(r => r.Values?.ContainsKey((column, "samples")) == true)
+                    .GroupBy(r => Number(r.Point.Values.First(v => v.Key == x).Value))
+                    .Where(g => g.Key is not null)
+                    .Select(g => (X: g.Key!.Value, Y: g.Average(r => r.Values![(column, "samples")])))
+                    .OrderBy(p => p.X)
+                    .ToList();
+                if (points.Count > 0) series.Add(new LineSeries(group.Key.Length == 0 ? label : $"{label} ({group.Key})", points));
+            }
+        return new LineChart
+        {
+            Title = $"{sweep.Name}: memorization against {x}",
+            XLabel = x,
+            YLabel = "fraction of samples",
+            Series = series,
+            YRange = (0, 1),
+        };
+    }
+
+    /// <summary>Reads (metric column, set) → value from a report.json, or null when it does not exist yet.</summary>
+    public static Dictionary<(string, string), double>? Read(string reportPath)
+    {
+        if (!File.Exists(reportPath)) return null;
+        using var json = JsonDocument.Parse(File.ReadAllBytes(reportPath));
+        var values = new Dictionary<(string, string), double>();
+        if (!json.RootElement.TryGetProperty("spaces", out var spaces)) return values;
+        foreach (var space in spaces.EnumerateArray())
+        {
+            var name = space.GetProperty("name").GetString() ?? "";
+            foreach (var metric in Metrics.Where(m => name == m.Space || (m.Space == "downsampled" && name.StartsWith("downsampled_", StringComparison.Ordinal))))
+                foreach (var set in space.GetProperty("sets").EnumerateArray())
+                    if (Field(set, metric.Field) is { } value)
+                        values[(metric.Column, set.GetProperty("set").GetString() ?? "")] = value;
+        }
+        return values;
+    }
+
+    // "d1.p50" reads percentile 50 of the d1 distribution; other fields are plain numbers.
+    private static double? Field(JsonElement set, string field)
+    {
+        if (field.EndsWith(".p50", StringComparison.Ordinal))
+        {
+            if (!set.TryGetProperty(field[..^4], out var distribution) || distribution.ValueKind != JsonValueKind.Object) return null;
+            foreach (var p in distribution.GetProperty("percentiles").EnumerateArray())
+                if (p.GetProperty("q").GetInt32() == 50) return p.GetProperty("value").GetDouble();
+            return null;
+        }
+        return set.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
+    }
+
+    private static double? Number(string text) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : null;
+
+    private static string Format(double? value) => value is { } v ? v.ToString("0.####", CultureInfo.InvariantCulture) : "";
+
+    private static string Csv(string cell) => cell.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + cell.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : cell;
+}
