@@ -1,0 +1,78 @@
+namespace AmbientDiffusion.Memorization;
+
+/// <summary>The analysis settings (everything but the file paths); recorded in report.json.</summary>
+public sealed record MemorizationSettings
+{
+    /// <summary>cpu, cuda, cuda:N or auto.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Side of the downsampled space (area average); 0 leaves that space out.</summary>
+    public int Downsample { get; init; } = 16;
+
+    /// <summary>Neighbours averaged by the Carlini et al. extraction test (all training images when fewer).</summary>
+    public int CarliniNeighbors { get; init; } = 50;
+
+    /// <summary>Factor of the Carlini test: d1 &lt; alpha * mean distance to the nearest <see cref="CarliniNeighbors"/>.</summary>
+    public double CarliniAlpha { get; init; } = 0.5;
+
+    /// <summary>Baseline queries at most per baseline (a seeded subset beyond); 0 runs no baselines.</summary>
+    public int BaselineQueries { get; init; } = 2000;
+
+    /// <summary>Seed of the baseline subsets.</summary>
+    public ulong BaselineSeed { get; init; }
+
+    /// <summary>Bins of every histogram.</summary>
+    public int HistogramBins { get; init; } = 40;
+
+    /// <summary>Most memorized samples shown in report.html and neighbors.png.</summary>
+    public int WorstCount { get; init; } = 16;
+
+    /// <summary>Nearest-neighbour chunk sizes and candidate margin.</summary>
+    public KnnOptions Knn { get; init; } = new();
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (Downsample < 0) throw new ArgumentException($"downsample {Downsample}: expected a side >= 1, or 0 to leave the space out");
+        if (CarliniNeighbors < 1) throw new ArgumentException($"Carlini neighbours {CarliniNeighbors}: expected at least 1");
+        if (!(CarliniAlpha > 0)) throw new ArgumentException($"Carlini alpha {CarliniAlpha}: expected a positive number");
+        if (BaselineQueries < 0) throw new ArgumentException($"baseline queries {BaselineQueries}: expected at least 0");
+        if (HistogramBins is < 1 or > 10_000) throw new ArgumentException($"histogram bins {HistogramBins}: expected 1 to 10000");
+        if (WorstCount < 0) throw new ArgumentException($"worst count {WorstCount}: expected at least 0");
+        Knn.Validate();
+    }
+}
+
+/// <summary>What <see cref="MemorizationAnalyzer.Run"/> reads and writes, and how.</summary>
+public sealed record MemorizationOptions
+{
+    /// <summary>Generated samples: a safetensors file with uint8 [N, C, H, W] <c>samples</c>, or a prepared dataset's <c>images</c>.</summary>
+    public required string SamplesPath { get; init; }
+
+    /// <summary>The clean training set: a prepared dataset (from <c>ambient prepare</c>).</summary>
+    public required string TrainPath { get; init; }
+
+    /// <summary>Held-out images (samples or images tensor); null uses the training file's <c>heldout_images</c> when present.</summary>
+    public string? HeldOutPath { get; init; }
+
+    /// <summary>External features of the samples (float32 [N, D] <c>features</c>); needs <see cref="FeaturesTrainPath"/>.</summary>
+    public string? FeaturesSamplesPath { get; init; }
+
+    /// <summary>External features of the training images.</summary>
+    public string? FeaturesTrainPath { get; init; }
+
+    /// <summary>External features of the held-out images (the held-out baseline of that space is skipped without them).</summary>
+    public string? FeaturesHeldOutPath { get; init; }
+
+    /// <summary>The report directory (report.json, report.html, neighbors.png).</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Analysis settings.</summary>
+    public MemorizationSettings Settings { get; init; } = new();
+}
+
+/// <summary>Progress of an analysis: a stage name and (done, total) within it.</summary>
+/// <param name="Stage">What runs (e.g. "pixels: samples").</param>
+/// <param name="Done">Steps done over all stages.</param>
+/// <param name="Total">Steps in all.</param>
+public sealed record MemorizationProgress(string Stage, int Done, int Total);
