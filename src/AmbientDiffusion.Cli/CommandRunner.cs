@@ -5,17 +5,24 @@ using Spectre.Console;
 namespace AmbientDiffusion.Cli;
 
 /// <summary>
-/// Runs the parsed command and maps failures to exit codes: 0 success, 1 a user error (a one-line message, no stack
-/// trace: bad arguments, files or configs), 2 an internal error (the full exception on stderr).
+/// Runs the parsed command and maps outcomes to exit codes: 0 success, 1 a user error (a one-line message, no stack
+/// trace: bad arguments, files or configs), 2 an internal error (one line on the console, the stack trace in
+/// error.log of the run directory, or of the temporary folder before a run directory is known), 130 interrupted by
+/// Ctrl+C after saving a checkpoint.
 /// </summary>
 internal static class CommandRunner
 {
     public const int Success = 0;
     public const int UserError = 1;
     public const int InternalError = 2;
+    public const int Interrupted = 130;
+
+    /// <summary>Where the current command's internal errors are logged (its run directory), once it is known.</summary>
+    public static string? LogDirectory { get; set; }
 
     public static int Run(RootCommand root, string[] args)
     {
+        LogDirectory = null;
         var parse = root.Parse(args);
         try
         {
@@ -28,8 +35,30 @@ internal static class CommandRunner
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"internal error: {e}");
+            var log = WriteLog(e, args);
+            AnsiConsole.MarkupLineInterpolated($"[red]internal error:[/] {OneLine(e)}");
+            Console.Error.WriteLine(log is null ? e.ToString() : $"stack trace: {log}");
             return InternalError;
+        }
+    }
+
+    private static string? WriteLog(Exception e, string[] args)
+    {
+        try
+        {
+            var folder = LogDirectory ?? Path.GetTempPath();
+            Directory.CreateDirectory(folder);
+            var path = Path.Combine(folder, LogDirectory is null ? $"ambient-error-{Environment.ProcessId}.log" : "error.log");
+            File.AppendAllText(path, $"{DateTime.UtcNow:O} ambient {string.Join(' ', args)}\n{e}\n\n");
+            return path;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 

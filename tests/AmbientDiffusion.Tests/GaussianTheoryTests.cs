@@ -114,7 +114,7 @@ public class GaussianTheoryTests(ITestOutputHelper output)
     {
         Name = kind,
         Seed = 1,
-        Device = "cpu",
+        Device = new DeviceSection { Type = "cpu" },
         Data = new DataSection { Corrupted = data, Flip = false },
         Model = new ModelSection { ModelChannels = 32, ChannelMult = [1], NumBlocks = 1, AttnResolutions = [], Dropout = 0 },
         Loss = new LossSection { Kind = kind, Delta = 0.2 },

@@ -14,7 +14,7 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         Name = "test",
         Seed = 3,
-        Device = "cpu",
+        Device = new DeviceSection { Type = "cpu" },
         Data = new DataSection { Corrupted = data },
         Model = new ModelSection { ModelChannels = 16, ChannelMult = [1, 2], NumBlocks = 1, AttnResolutions = [4], Dropout = 0.1 },
         Loss = new LossSection { Kind = kind, Delta = 0.1 },

@@ -1,58 +1,59 @@
 using System.CommandLine;
-using AmbientDiffusion.Config;
-using AmbientDiffusion.Training;
+using AmbientDiffusion.Common;
+using AmbientDiffusion.Experiments;
 using Spectre.Console;
 
 namespace AmbientDiffusion.Cli.Commands;
 
-/// <summary>`ambient train`: trains the model of a config on its corrupted dataset, into runs/&lt;name&gt;.</summary>
+/// <summary>`ambient train`: runs an experiment end to end: data, training on the corrupted data only, samples, memorization report.</summary>
 internal static class TrainCommand
 {
     public static Command Create()
     {
-        var config = new Argument<string>("config") { Description = "The experiment's YAML config." };
-        var runs = new Option<string>("--runs") { Description = "Folder that holds run directories.", DefaultValueFactory = _ => "runs" };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the run's newest checkpoint (exactly where it stopped)." };
+        var options = new ConfigOptions();
+        var resume = new Option<bool>("--resume") { Description = "Continue the run from its newest checkpoint (exactly where it stopped)." };
         var command = new Command("train", """
-            Train a diffusion model on a corrupted dataset. Writes runs/<name>/: config.yaml (resolved),
-            metrics.jsonl (one line per tick) and checkpoints/. Ctrl+C saves a checkpoint and exits.
+            Run an experiment: prepare and corrupt the data once (cached in <runs>/data), train on the corrupted
+            images only, then draw samples (sampling:) and analyze their memorization (memorization:).
+            Writes <runs>/<name>/: config.yaml (resolved), inputs.json, metrics.jsonl, checkpoints/, samples/,
+            report/. Finished stages are skipped on --resume. Ctrl+C saves a checkpoint and exits with code 130.
 
             Examples:
               ambient train configs/quickstart.yaml
               ambient train configs/quickstart.yaml --resume
-            """) { config, runs, resume };
+              ambient train configs/quickstart.yaml --set corruption.p=0.8 --set name=p08
+              ambient train configs/celeba64-ambient-p0.8.yaml --dry-run
+            """);
+        options.AddTo(command);
+        command.Add(resume);
         command.SetAction(result =>
         {
-            var experiment = ConfigLoader.Load(result.GetValue(config)!);
-            var runDirectory = Path.Combine(result.GetValue(runs)!, experiment.Name);
-            if (!result.GetValue(resume) && Checkpoint.Latest(Path.Combine(runDirectory, "checkpoints")) is { } existing)
-                throw new ArgumentException($"{runDirectory} already has checkpoints ({Path.GetFileName(existing)}): pass --resume to continue it, or choose another name");
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                e.Cancel = true;
-                cancel.Cancel();
-                AnsiConsole.MarkupLine("[yellow]interrupted: saving a checkpoint...[/]");
-            };
-            Console.CancelKeyPress += onCancel;
-            try
-            {
-                using var trainer = result.GetValue(resume) ? Trainer.Resume(experiment, runDirectory) : Trainer.Start(experiment, runDirectory);
-                AnsiConsole.MarkupLineInterpolated($"[bold]{experiment.Name}[/]: {experiment.Loss.Kind} loss, {trainer.Model.parameter_count():N0} parameters on {trainer.Device}, from {trainer.ImagesSeen / 1000.0:0.###} kimg");
-                ConsoleProgress.Run("train (kimg)", report =>
-                {
-                    var total = (int)Math.Ceiling(experiment.Training.DurationKimg * 1000);
-                    trainer.Run(new CallbackProgress<TrainingProgress>(p => report((int)(p.Kimg * 1000), total)), cancel.Token);
-                    return 0;
-                });
-                AnsiConsole.MarkupLineInterpolated($"run: [bold]{runDirectory}[/] ({trainer.Step} steps, {trainer.ImagesSeen / 1000.0:0.###} kimg, {trainer.SkippedSteps} skipped)");
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
-            return CommandRunner.Success;
+            var config = options.Load(result);
+            if (options.PrintIfDryRun(result, config)) return CommandRunner.Success;
+            var runner = new ExperimentRunner(result.GetValue(options.Runs)!);
+            var runDirectory = Path.Combine(runner.RunsRoot, config.Name);
+            CommandRunner.LogDirectory = runDirectory;
+            using var cancel = new CancelOnCtrlC();
+            AnsiConsole.MarkupLineInterpolated($"[bold]{config.Name}[/]: {config.Loss.Kind} loss, {config.Training.DurationKimg} kimg on {config.Device.Type}; run directory {runDirectory}");
+            var outcome = ConsoleProgress.Stages(report => runner.Run(config, runDirectory, result.GetValue(resume),
+                new ProgressRelay<ExperimentProgress>(p => report(p.Stage, p.Done, p.Total)), cancel.Token));
+            return Finish(outcome);
         });
         return command;
+    }
+
+    internal static int Finish(ExperimentResult outcome)
+    {
+        var run = outcome.Run;
+        if (outcome.Cancelled)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]stopped at {outcome.Kimg:0.###} kimg; checkpoint saved in {run.Checkpoints}. Continue with --resume.[/]");
+            return CommandRunner.Interrupted;
+        }
+        AnsiConsole.MarkupLineInterpolated($"run:     [bold]{run.Path}[/] ({outcome.Step} steps, {outcome.Kimg:0.###} kimg)");
+        AnsiConsole.MarkupLineInterpolated($"data:    {outcome.Inputs.Corrupted} (preview: {Path.ChangeExtension(outcome.Inputs.Corrupted, ".preview.png")})");
+        if (outcome.Sampled) AnsiConsole.MarkupLineInterpolated($"samples: [bold]{run.Samples}[/] (grid.png, samples.safetensors, samples.npz)");
+        if (outcome.Analyzed) AnsiConsole.MarkupLineInterpolated($"report:  [bold]{Path.Combine(run.Report, "report.html")}[/] (report.json, neighbors.png)");
+        return CommandRunner.Success;
     }
 }

@@ -66,9 +66,9 @@ public static partial class torch
             public static Tensor relu(Tensor x) => x.relu();
 
             /// <summary>Inverted dropout: zeroes elements with probability p while training and scales the rest by 1/(1-p).
-            /// The mask comes from <paramref name="generator"/> (null: the default generator).</summary>
+            /// The mask comes from <paramref name="generator"/> (null: the default generator), which is not touched in eval mode.</summary>
             public static Tensor dropout(Tensor x, double p = 0.5, bool training = true, Generator? generator = null) =>
-                Tensor.FromNative(NativeMethods.ad_dropout(x.Handle, p, training ? 1 : 0, generator?.Handle ?? IntPtr.Zero), "dropout");
+                Tensor.FromNative(NativeMethods.ad_dropout(x.Handle, p, training ? 1 : 0, training && p > 0 ? generator?.Handle ?? IntPtr.Zero : IntPtr.Zero), "dropout");
 
             /// <summary>Nearest-neighbour resize of x [N, C, H, W] to [outH, outW].</summary>
             public static Tensor upsample_nearest2d(Tensor x, long outH, long outW) =>

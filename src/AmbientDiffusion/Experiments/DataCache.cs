@@ -1,8 +1,8 @@
-using AmbientDiffusion.Common;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Config;
 using AmbientDiffusion.Corruption;
 using AmbientDiffusion.Data;

@@ -63,5 +63,7 @@ public sealed class SweepRunner(string runsRoot)
             sampled = result.Sampled,
             analyzed = result.Analyzed,
             config = ConfigLoader.ToYaml(config),
-        }, new JsonSerializerOptions { WriteIndented = true }));
+        }, Indented));
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 }

@@ -47,20 +47,22 @@ public sealed class CheckpointSampler : IDisposable
             ? v : throw new InvalidDataException($"{checkpointPath}: metadata '{key}' is not an integer");
         var (channels, maskChannels, resolution) = (Int("image_channels"), Int("mask_channels"), Int("resolution"));
         var mode = ModeFor(config, maskChannels, Checkpoint.Require(file, "data_corruption_spec"), Checkpoint.Require(file, "data_noise_sigma_max"), checkpointPath);
-        // Weights are overwritten by the checkpoint; the init and dropout generators only have to exist.
+        // Weights are overwritten by the checkpoint; the init generator only has to exist. The dropout generator lives
+        // as long as the model (eval mode never draws from it).
         using var init = new Generator(0);
-        using var dropout = new Generator(0);
+        var dropout = new Generator(0);
         var model = new EdmPreconditioner(ModelFactory.Create(config.Model, channels, maskChannels, resolution, init, dropout));
         try
         {
             Checkpoint.LoadWeights(file, model, ema);
             model.eval();
             model.to(device);
-            return new CheckpointSampler(model, config, mode, checkpointPath, ema);
+            return new CheckpointSampler(model, config, mode, checkpointPath, ema) { _dropout = dropout };
         }
         catch
         {
             model.Dispose();
+            dropout.Dispose();
             throw;
         }
     }
@@ -128,5 +130,11 @@ public sealed class CheckpointSampler : IDisposable
     };
 
     /// <inheritdoc />
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        Model.Dispose();
+        _dropout?.Dispose();
+    }
+
+    private Generator? _dropout;
 }

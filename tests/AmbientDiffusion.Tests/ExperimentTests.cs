@@ -1,0 +1,206 @@
+using System.CommandLine;
+using AmbientDiffusion.Cli;
+using AmbientDiffusion.Config;
+using AmbientDiffusion.Experiments;
+using AmbientDiffusion.Sampling;
+using AmbientDiffusion.Training;
+
+namespace AmbientDiffusion.Tests;
+
+/// <summary>The whole pipeline on tiny data: data cache, training, sampling, memorization report, sweeps and the CLI.</summary>
+[Collection("memory")]
+public class ExperimentTests
+{
+    /// <summary>Smooth random 8x8 grey images (so that neighbours are meaningful), 24 for training and 8 held out.</summary>
+    internal static string SmoothPrepared(TempDir dir)
+    {
+        using var scope = torch.NewDisposeScope();
+        var random = new Random(11);
+        var pixels = new byte[32 * 64];
+        for (var n = 0; n < 32; n++)
+        {
+            // 2x2 random blocks of 4x4 pixels: smooth enough that near copies stay near after small changes.
+            var blocks = Enumerable.Range(0, 4).Select(_ => (byte)random.Next(256)).ToArray();
+            for (var y = 0; y < 8; y++)
+                for (var x = 0; x < 8; x++)
+                    pixels[n * 64 + y * 8 + x] = blocks[y / 4 * 2 + x / 4];
+        }
+        var images = torch.tensor(pixels, [32, 1, 8, 8]);
+        var path = dir.File("prepared.safetensors");
+        AmbientDiffusion.Data.PreparedDataset.Write(path, images.narrow(0, 0, 24), images.narrow(0, 24, 8), new { Source = "test" });
+        return path;
+    }
+
+    internal static string TinyConfig(TempDir dir, string extra = "") => $"""
+        name: tiny
+        seed: 1
+        data:
+          prepared: {SmoothPrepared(dir)}
+        corruption:
+          p: 0.5
+          seed: 2
+        model:
+          model_channels: 16
+          channel_mult: [1]
+          num_blocks: 1
+          attn_resolutions: []
+          dropout: 0
+        training:
+          duration_kimg: 0.032
+          batch_size: 8
+          lr: 0.001
+          lr_warmup_kimg: 0
+          ema_halflife_kimg: 0.01
+          tick_kimg: 0.008
+          checkpoint_kimg: 0.016
+        sampling:
+          seeds: 0-7
+          steps: 3
+          batch_size: 8
+          grid: 8
+        memorization:
+          downsample: 4
+          baseline_queries: 8
+          carlini_neighbors: 5
+          worst_count: 2
+        device:
+          type: cpu
+        {extra}
+        """;
+
+    private static string WriteConfig(TempDir dir, string yaml, string name = "tiny.yaml")
+    {
+        var path = dir.File(name);
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    [Fact]
+    public void An_experiment_trains_on_the_cached_corrupted_data_then_samples_and_reports()
+    {
+        using var dir = new TempDir();
+        var config = ConfigLoader.Load(WriteConfig(dir, TinyConfig(dir)));
+        var runner = new ExperimentRunner(dir.File("runs"));
+        var result = runner.Run(config);
+        Assert.Equal(4, result.Step);
+        Assert.True(result.Sampled && result.Analyzed && !result.Cancelled);
+        Assert.StartsWith(Path.Combine(dir.File("runs"), "data"), result.Inputs.Corrupted, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.ChangeExtension(result.Inputs.Corrupted, ".preview.png")));
+        Assert.Equal(result.Inputs, result.Run.ReadInputs());
+        using (var samples = SampleSet.Open(result.Run.SamplesFile))
+            Assert.Equal([8L, 1, 8, 8], samples.Info(SampleSet.SamplesKey).Shape);
+        foreach (var file in new[] { "report.json", "report.html", "neighbors.png" })
+            Assert.True(File.Exists(Path.Combine(result.Run.Report, file)), file);
+
+        // Without --resume an existing run is refused; with it, finished stages are skipped.
+        Assert.Contains("already has checkpoints", Assert.Throws<ArgumentException>(() => runner.Run(config)).Message, StringComparison.Ordinal);
+        var reportTime = File.GetLastWriteTimeUtc(result.Run.ReportFile);
+        var again = runner.Run(config, resume: true);
+        Assert.Equal(4, again.Step);
+        Assert.Equal(reportTime, File.GetLastWriteTimeUtc(result.Run.ReportFile));
+
+        // Resuming with another model would mix two experiments.
+        var changed = ConfigLoader.Load(dir.File("tiny.yaml"), ["model.model_channels=32"]);
+        Assert.Contains("model differs", Assert.Throws<ConfigException>(() => runner.Run(changed, resume: true)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_sweep_of_two_runs_completes_resumes_after_an_interruption_and_writes_its_summary()
+    {
+        using var dir = new TempDir();
+        var sweep = ConfigLoader.Load(WriteConfig(dir, TinyConfig(dir, "sweep:\n  grid:\n    corruption.p: [0.2, 0.6]\n")));
+        var runner = new SweepRunner(dir.File("runs"));
+        var folder = runner.Folder(sweep);
+
+        // Interrupt the second run at its first training step, as Ctrl+C would.
+        using (var cancel = new CancellationTokenSource())
+        {
+            runner.Run(sweep, new AmbientDiffusion.Common.ProgressRelay<SweepProgress>(p =>
+            {
+                if (p.Run == 2 && p.Stage.Stage == "train") cancel.Cancel();
+            }), cancel.Token);
+        }
+        var first = new RunDirectory(Path.Combine(folder, "p=0.2"));
+        var second = new RunDirectory(Path.Combine(folder, "p=0.6"));
+        Assert.True(File.Exists(Path.Combine(first.Path, "done.json")));
+        Assert.False(File.Exists(Path.Combine(second.Path, "done.json")));
+        Assert.NotNull(Checkpoint.Latest(second.Checkpoints));
+        var partial = File.ReadAllLines(Path.Combine(folder, "summary.csv"));
+        Assert.Equal(3, partial.Length);
+        Assert.Contains(",done,", partial[1], StringComparison.Ordinal);
+        Assert.Contains(",pending,", partial[2], StringComparison.Ordinal);
+
+        var firstReport = File.GetLastWriteTimeUtc(first.ReportFile);
+        var visited = new HashSet<int>();
+        runner.Run(sweep, new AmbientDiffusion.Common.ProgressRelay<SweepProgress>(p => visited.Add(p.Run)));
+        Assert.Equal([2], visited);
+        Assert.Equal(firstReport, File.GetLastWriteTimeUtc(first.ReportFile));
+        Assert.True(File.Exists(Path.Combine(second.Path, "done.json")));
+        using (var file = Checkpoint.Open(Checkpoint.Latest(second.Checkpoints)!))
+            Assert.Equal("32", file.Metadata["images_seen"]);
+
+        var csv = File.ReadAllLines(Path.Combine(folder, "summary.csv"));
+        Assert.Equal(3, csv.Length);
+        Assert.StartsWith("run,corruption.p,status,d1_median,d1_median_heldout,", csv[0], StringComparison.Ordinal);
+        Assert.All(csv.Skip(1), row => Assert.Contains(",done,", row, StringComparison.Ordinal));
+        var cells = csv[2].Split(',');
+        Assert.Equal("0.6", cells[1]);
+        Assert.True(double.Parse(cells[3], System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.Contains("| p=0.6 | 0.6 | done |", File.ReadAllText(Path.Combine(folder, "summary.md")), StringComparison.Ordinal);
+        Assert.Contains("<svg", File.ReadAllText(Path.Combine(folder, "summary.svg")), StringComparison.Ordinal);
+        Assert.Equal(0x89, File.ReadAllBytes(Path.Combine(folder, "summary.png"))[0]);
+    }
+
+    private static int Ambient(params string[] args) => CommandRunner.Run(AmbientCli.CreateRoot(), args);
+
+    [Fact]
+    public void Cli_train_sample_and_exit_codes()
+    {
+        using var dir = new TempDir();
+        var config = WriteConfig(dir, TinyConfig(dir));
+        var runs = dir.File("runs");
+        Assert.Equal(0, Ambient("train", config, "--runs", runs, "--dry-run"));
+        Assert.False(Directory.Exists(runs));
+        Assert.Equal(1, Ambient("train", config, "--runs", runs, "--set", "training.lr=7"));
+        Assert.Equal(1, Ambient("train", config, "--runs", runs, "--set", "training.nope=1"));
+        Assert.Equal(1, Ambient("train", dir.File("missing.yaml")));
+        Assert.Equal(0, Ambient("train", config, "--runs", runs, "--set", "sampling.seeds=", "--set", "memorization.enabled=false"));
+        Assert.Equal(1, Ambient("train", config, "--runs", runs));
+        Assert.Equal(0, Ambient("sample", "-c", Path.Combine(runs, "tiny"), "--seeds", "0-3", "--steps", "3", "--png"));
+        Assert.True(File.Exists(Path.Combine(runs, "tiny", "samples", "samples.npz")));
+        Assert.Equal(4, Directory.GetFiles(Path.Combine(runs, "tiny", "samples", "png")).Length);
+        Assert.Equal(1, Ambient("sample", "-c", dir.File("nothing-here"), "--seeds", "0-3"));
+        Assert.Equal(1, Ambient("sample", "-c", Path.Combine(runs, "tiny"), "--seeds", "3-1"));
+        Assert.Equal(0, Ambient("sweep", config, "--dry-run", "--set", "sweep.grid={corruption.p: [0.1, 0.2]}"));
+        Assert.Equal(1, Ambient("sweep", config));
+    }
+
+    [Fact]
+    public void Every_command_has_help_with_examples()
+    {
+        foreach (var command in new[] { "prepare", "corrupt", "train", "sample", "memorization", "sweep", "info" })
+        {
+            var root = AmbientCli.CreateRoot();
+            var sub = root.Subcommands.Single(c => c.Name == command);
+            Assert.Contains("Examples:", sub.Description, StringComparison.Ordinal);
+            Assert.Equal(0, CommandRunner.Run(AmbientCli.CreateRoot(), [command, "--help"]));
+        }
+    }
+
+    [Fact]
+    public void Internal_errors_exit_2_and_log_the_stack_trace_in_the_run_directory()
+    {
+        using var dir = new TempDir();
+        var failing = new Command("explode");
+        failing.SetAction((Func<ParseResult, int>)(_ =>
+        {
+            CommandRunner.LogDirectory = dir.Path;
+            throw new InvalidOperationException("boom");
+        }));
+        var root = new RootCommand { failing };
+        Assert.Equal(2, CommandRunner.Run(root, ["explode"]));
+        var log = File.ReadAllText(dir.File("error.log"));
+        Assert.Contains("System.InvalidOperationException: boom", log, StringComparison.Ordinal);
+        Assert.Contains(" at ", log, StringComparison.Ordinal);
+    }
+}
