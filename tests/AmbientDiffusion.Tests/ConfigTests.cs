@@ -151,7 +151,30 @@ public class ConfigTests
         Assert.Contains("sweep point p=1.5", bad.Message, StringComparison.Ordinal);
         Assert.Contains("corruption.p = 1.5: expected a fraction in [0, 1)", bad.Message, StringComparison.Ordinal);
         var typo = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(yaml + "\n  x: lr\n", "s.yaml"));
-        Assert.Contains("sweep.x = lr: expected one of the grid keys", typo.Message, StringComparison.Ordinal);
+        Assert.Contains("s.yaml:11:3: sweep.x = lr: expected one of the sweep keys", typo.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sweep_runs_cross_the_grid_with_explicit_settings()
+    {
+        var yaml = """
+            name: m
+            dataset:
+              source: fashion-mnist
+            corruption:
+              p: 0.5
+            sweep:
+              grid:
+                seed: [0, 1]
+              runs:
+                - {corruption.p: "0.0", loss.kind: edm}
+                - {corruption.p: "0.8", loss.kind: ambient}
+            """;
+        var points = SweepExpander.Expand(ConfigLoader.Parse(yaml, "m.yaml"));
+        Assert.Equal(["seed=0_p=0.0_kind=edm", "seed=0_p=0.8_kind=ambient", "seed=1_p=0.0_kind=edm", "seed=1_p=0.8_kind=ambient"], points.Select(p => p.Label));
+        Assert.Equal("edm", points[2].Config.Loss.Kind);
+        Assert.Equal(0.8, points[3].Config.Corruption!.P);
+        Assert.Contains("keys that are not also grid keys", Assert.Throws<ConfigException>(() => ConfigLoader.Parse(yaml.Replace("loss.kind: edm", "seed: 3", StringComparison.Ordinal), "m.yaml")).Message, StringComparison.Ordinal);
     }
 
     internal static string RepositoryRoot()

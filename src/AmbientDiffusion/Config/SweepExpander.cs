@@ -13,18 +13,22 @@ public static class SweepExpander
     public static IReadOnlyList<SweepPoint> Expand(ExperimentConfig config)
     {
         var sweep = config.Sweep ?? throw new ConfigException("sweep: missing; a sweep config needs a sweep.grid section", "sweep");
-        var keys = sweep.Grid.Keys.ToList();
+        var keys = sweep.Keys();
         var labels = keys.ToDictionary(k => k, k => ShortName(k, keys));
         var baseYaml = ConfigLoader.ToYaml(WithoutSweep(config));
+        var runs = sweep.Runs.Count > 0 ? sweep.Runs : [[]];
         var points = new List<SweepPoint>();
-        foreach (var combination in Combinations(keys.Select(k => sweep.Grid[k]).ToList()))
-        {
-            var values = keys.Select((k, i) => (k, combination[i])).ToList();
-            var label = string.Join("_", values.Select(v => $"{labels[v.k]}={Sanitize(v.Item2)}"));
-            var point = ConfigLoader.Parse(baseYaml, $"sweep point {label}", values.Select(v => $"{v.k}={v.Item2}"));
-            point.Name = label;
-            points.Add(new SweepPoint(label, values, point));
-        }
+        foreach (var combination in Combinations(sweep.Grid.Values.ToList()))
+            foreach (var run in runs)
+            {
+                var values = sweep.Grid.Keys.Select((k, i) => (Key: k, Value: combination[i])).Concat(run.Select(r => (r.Key, r.Value))).ToList();
+                var label = string.Join("_", values.Select(v => $"{labels[v.Key]}={Sanitize(v.Value)}"));
+                var point = ConfigLoader.Parse(baseYaml, $"sweep point {label}", values.Select(v => $"{v.Key}={v.Value}"));
+                point.Name = label;
+                points.Add(new SweepPoint(label, values, point));
+            }
+        if (points.Select(p => p.Label).Distinct(StringComparer.Ordinal).Count() != points.Count)
+            throw new ConfigException("sweep: two runs get the same label (a value repeated in sweep.runs?)", "sweep");
         return points;
     }
 
@@ -37,6 +41,11 @@ public static class SweepExpander
 
     private static IEnumerable<string[]> Combinations(IReadOnlyList<List<string>> lists)
     {
+        if (lists.Count == 0)
+        {
+            yield return [];
+            yield break;
+        }
         var index = new int[lists.Count];
         while (true)
         {

@@ -36,7 +36,7 @@ public static class SweepSummary
     /// <summary>Writes summary.csv, summary.md, summary.svg and summary.png into <paramref name="folder"/>.</summary>
     public static void Write(ExperimentConfig sweep, IReadOnlyList<SweepPoint> points, string folder)
     {
-        var keys = sweep.Sweep!.Grid.Keys.ToList();
+        var keys = sweep.Sweep!.Keys();
         var rows = points.Select(p => (Point: p, Values: Read(Path.Combine(folder, p.Label, "report", "report.json")))).ToList();
         var columns = new List<string> { "run" };
         columns.AddRange(keys);
@@ -66,7 +66,7 @@ public static class SweepSummary
 
         var md = new StringBuilder();
         md.AppendLine($"# Sweep {sweep.Name}").AppendLine();
-        md.AppendLine($"{points.Count} runs over {string.Join(" × ", keys.Select(k => $"`{k}` ({sweep.Sweep.Grid[k].Count})"))}. Metrics are fractions of samples " +
+        md.AppendLine($"{points.Count} runs over {string.Join(", ", keys.Select(k => $"`{k}`"))}. Metrics are fractions of samples " +
                       "(the held-out → train baseline beside each, after the slash); d1 is the RMS distance to the nearest training image, pixels in [0, 1].").AppendLine();
         var shown = Metrics.Select(m => m.Column).ToList();
         md.AppendLine("| " + string.Join(" | ", new[] { "run" }.Concat(keys).Concat(["status"]).Concat(shown)) + " |");
@@ -90,8 +90,7 @@ public static class SweepSummary
 
     private static LineChart Chart(ExperimentConfig sweep, IReadOnlyList<(SweepPoint Point, Dictionary<(string, string), double>? Values)> rows)
     {
-        var grid = sweep.Sweep!.Grid;
-        var x = sweep.Sweep.X ?? grid.Keys.First();
+        var x = sweep.Sweep!.X ?? sweep.Sweep.Keys().First();
         var series = new List<LineSeries>();
         // One line per metric and per combination of the other keys (seeds averaged).
         var groups = rows.GroupBy(r => string.Join(", ", r.Point.Values.Where(v => v.Key != x && v.Key != "seed").Select(v => $"{v.Key}={v.Value}")));
@@ -101,7 +100,7 @@ public static class SweepSummary
                 var label = Metrics.First(m => m.Column == column).Label;
                 var points = group
                     .Where(r => r.Values?.ContainsKey((column, "samples")) == true)
-                    .GroupBy(r => Number(r.Point.Values.First(v => v.Key == x).Value))
+                    .GroupBy(r => Number(r.Point.Values.FirstOrDefault(v => v.Key == x).Value ?? ""))
                     .Where(g => g.Key is not null)
                     .Select(g => (X: g.Key!.Value, Y: g.Average(r => r.Values![(column, "samples")])))
                     .OrderBy(p => p.X)
