@@ -11,6 +11,7 @@ internal static class AmbientCli
         PrepareCommand.Create(),
         CorruptCommand.Create(),
         TrainCommand.Create(),
+        MemorizationCommand.Create(),
         InfoCommand.Create(),
     };
 }

@@ -106,9 +106,13 @@ public static class NearestNeighbors
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var device = reference.device;
+        // The shortcut runs on rows centred on the reference mean (smaller norms, less cancellation); the exact
+        // re-ranking uses the rows as given, so that equal inputs give equal distances.
         var mean = reference.mean(0, keepdim: true);
-        var centred = reference - mean;
-        var referenceNorms = centred.square().sum(1);
+        var norms = new List<Tensor>();
+        for (var rs = 0; rs < m; rs += options.ReferenceChunk)
+            norms.Add(reference.narrow(0, rs, Math.Min(options.ReferenceChunk, m - rs)).sub(mean).square().sum(1));
+        var referenceNorms = torch.cat(norms, 0);
         var maxReferenceNorm = referenceNorms.max().item<double>();
         var candidates = Math.Min(k + options.CandidateMargin, m);
         var slackScale = Math.ScaleB(Math.Sqrt(d) + 4, -19);
@@ -117,7 +121,8 @@ public static class NearestNeighbors
         {
             using var blockScope = torch.NewDisposeScope();
             var count = Math.Min(options.QueryChunk, n - start);
-            var q = queries.narrow(0, start, count).to(device) - mean;
+            var original = queries.narrow(0, start, count).to(device);
+            var q = original - mean;
             var queryNorms = q.square().sum(1);
             Tensor? exclude = null;
             if (excludeReference is not null)
@@ -132,13 +137,13 @@ public static class NearestNeighbors
             for (var rs = 0; rs < m; rs += options.ReferenceChunk)
             {
                 var rm = Math.Min(options.ReferenceChunk, m - rs);
-                var chunk = centred.narrow(0, rs, rm);
+                var chunk = reference.narrow(0, rs, rm) - mean;
                 var estimate = torch.matmul(q, chunk.transpose(0, 1)).mul_(-2)
                     .add_(queryNorms.unsqueeze(1)).add_(referenceNorms.narrow(0, rs, rm).unsqueeze(0));
                 if (exclude is not null)
                     estimate = estimate.masked_fill(exclude.eq(torch.arange(rs, rs + rm, device: device).unsqueeze(0)), double.PositiveInfinity);
                 var (values, local) = estimate.topk(Math.Min(candidates, rm), 1, largest: false, sorted: false);
-                var global = local.add(rs);
+                var global = local.add(torch.scalar_tensor(rs, ScalarType.Int64, device)); // a double scalar would promote to float
                 if (bestValues is null)
                 {
                     (bestValues, bestIndices) = (values, global);
@@ -157,7 +162,7 @@ public static class NearestNeighbors
             var queryNormValues = queryNorms.to(ScalarType.Float64).cpu().data<double>();
 
             // (2) exact re-ranking by direct differences
-            var exact = Rerank(q, centred, bestIndices, kept, d, options.RerankElements);
+            var exact = Rerank(original, reference, bestIndices, kept, d, options.RerankElements);
             var candidateIndices = bestIndices.cpu().data<long>();
 
             var row = new (float distance, int index)[kept];
@@ -181,7 +186,7 @@ public static class NearestNeighbors
                 else
                 {
                     fallbacks++;
-                    var full = FullScan(q.narrow(0, i, 1), centred, options.ReferenceChunk, self, k);
+                    var full = FullScan(original.narrow(0, i, 1), reference, options.ReferenceChunk, self, k);
                     for (var j = 0; j < k; j++) (squared[output + j], indices[output + j]) = full[j];
                 }
             }
