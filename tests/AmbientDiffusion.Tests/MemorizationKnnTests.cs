@@ -88,6 +88,27 @@ public class MemorizationKnnTests
     }
 
     [Fact]
+    public void Chunk_sizes_do_not_change_float_distances_bit_for_bit()
+    {
+        const int n = 40, m = 300, d = 50, k = 7;
+        var random = new Random(5);
+        var r = Enumerable.Range(0, m * d).Select(_ => (float)random.NextDouble()).ToArray();
+        var q = Enumerable.Range(0, n * d).Select(_ => (float)random.NextDouble()).ToArray();
+        Array.Copy(r, 0, r, 5 * d, d);  // a duplicated row
+        Array.Copy(r, 0, q, 0, d);      // and a query that copies it
+        var reference = Search(q, r, n, m, d, k, new KnnOptions());
+        var (expectedD, expectedI) = BruteForce(q, r, n, m, d, k);
+        Assert.Equal(expectedI, reference.Indices);
+        for (var i = 0; i < expectedD.Length; i++) Assert.Equal(expectedD[i], reference.SquaredDistances[i], Math.Max(1e-9, expectedD[i] * 1e-5));
+        foreach (var options in new[] { new KnnOptions { QueryChunk = 3, ReferenceChunk = 17, CandidateMargin = 0 }, new KnnOptions { QueryChunk = 64, ReferenceChunk = 1, RerankElements = 1 } })
+        {
+            var result = Search(q, r, n, m, d, k, options);
+            Assert.Equal(reference.Indices, result.Indices);
+            Assert.Equal(reference.SquaredDistances, result.SquaredDistances);
+        }
+    }
+
+    [Fact]
     public void Near_copies_are_ranked_by_direct_differences()
     {
         // Large offsets and tiny perturbations: the |a|^2 + |b|^2 - 2ab shortcut alone cannot order these.
