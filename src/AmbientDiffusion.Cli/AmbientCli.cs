@@ -12,6 +12,7 @@ internal static class AmbientCli
         CorruptCommand.Create(),
         TrainCommand.Create(),
         SampleCommand.Create(),
+        MemorizationCommand.Create(),
         SweepCommand.Create(),
         InfoCommand.Create(),
     };

@@ -14,8 +14,8 @@ public sealed record KnnOptions
     /// <summary>Candidates kept beyond k before the exact re-ranking (they absorb the rounding of the matmul shortcut).</summary>
     public int CandidateMargin { get; init; } = 32;
 
-    /// <summary>Elements of the float64 block used by the exact re-ranking (bounds its memory: 8 bytes each).</summary>
-    public long RerankElements { get; init; } = 1L << 23;
+    /// <summary>Elements of the float32 block gathered by the exact re-ranking (bounds its memory: 4 bytes each).</summary>
+    public long RerankElements { get; init; } = 1L << 24;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
@@ -67,14 +67,17 @@ public sealed class KnnResult
 /// <para>Two passes per block of queries. (1) Candidates: the reference set is walked in chunks, squared distances are
 /// estimated with the matrix-product shortcut |q|^2 + |r|^2 - 2 q.r (after centring both sides on the reference mean,
 /// which shrinks the norms and so the cancellation), and the k + margin smallest estimates are kept. (2) Re-ranking:
-/// the candidates' distances are recomputed from direct float32 differences, accumulated in float64 and rounded to
-/// float32, then ordered by (distance, index).</para>
+/// the candidates' distances are recomputed from direct float32 differences (squared and summed in float32), then
+/// ordered by (distance, index).</para>
 /// <para>The shortcut loses all precision for near copies, so the result is certified per query: every reference row
 /// that was not kept has an estimate at least the largest kept estimate a, and its true distance exceeds a - s, where
 /// s bounds the shortcut's rounding error (2^-19 (sqrt(D) + 4) (|q|^2 + max |r|^2), a few times the error of a
 /// float32 dot product of length D). When the k-th re-ranked distance is below a - s the answer is exact; otherwise
 /// (only with many near-ties, e.g. duplicated reference rows) the query is searched again by a full exact scan. The
 /// result therefore does not depend on the chunk sizes.</para>
+/// <para>Memory on the device: the reference rows, a centred copy of them with one extra column (M x (D + 1) float32),
+/// one [QueryChunk x ReferenceChunk] block of estimates and a re-ranking block of RerankElements floats. On CUDA the
+/// product must run in full float32: TF32 would void the error bound (the analyzer turns TF32 off).</para>
 /// </remarks>
 public static class NearestNeighbors
 {
@@ -106,10 +109,22 @@ public static class NearestNeighbors
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var device = reference.device;
+        // The shortcut runs on rows centred on the reference mean (smaller norms, less cancellation), folded into one
+        // product: [q - mu, 1] . [-2 (r - mu), |r - mu|^2] = |r - mu|^2 - 2 (q - mu).(r - mu), which is the squared
+        // distance less |q - mu|^2, a per-query constant that does not change the query's ranking. No elementwise pass
+        // over the [queries x reference] block is needed. The exact re-ranking uses the rows as given, so that equal
+        // inputs give equal distances.
         var mean = reference.mean(0, keepdim: true);
-        var centred = reference - mean;
-        var referenceNorms = centred.square().sum(1);
-        var maxReferenceNorm = referenceNorms.max().item<double>();
+        var augmentedParts = new List<Tensor>();
+        for (var rs = 0; rs < m; rs += options.ReferenceChunk)
+        {
+            using var partScope = torch.NewDisposeScope();
+            var centredChunk = reference.narrow(0, rs, Math.Min(options.ReferenceChunk, m - rs)) - mean;
+            augmentedParts.Add(torch.cat([centredChunk.mul(-2), centredChunk.square().sum(1, keepdim: true)], 1).MoveToOuterDisposeScope());
+        }
+        var augmented = torch.cat(augmentedParts, 0);
+        foreach (var part in augmentedParts) part.Dispose();
+        var maxReferenceNorm = augmented.narrow(1, d, 1).max().item<double>();
         var candidates = Math.Min(k + options.CandidateMargin, m);
         var slackScale = Math.ScaleB(Math.Sqrt(d) + 4, -19);
 
@@ -117,8 +132,10 @@ public static class NearestNeighbors
         {
             using var blockScope = torch.NewDisposeScope();
             var count = Math.Min(options.QueryChunk, n - start);
-            var q = queries.narrow(0, start, count).to(device) - mean;
+            var original = queries.narrow(0, start, count).to(device);
+            var q = original - mean;
             var queryNorms = q.square().sum(1);
+            var qAugmented = torch.cat([q, torch.ones([count, 1], device: device)], 1);
             Tensor? exclude = null;
             if (excludeReference is not null)
             {
@@ -132,13 +149,11 @@ public static class NearestNeighbors
             for (var rs = 0; rs < m; rs += options.ReferenceChunk)
             {
                 var rm = Math.Min(options.ReferenceChunk, m - rs);
-                var chunk = centred.narrow(0, rs, rm);
-                var estimate = torch.matmul(q, chunk.transpose(0, 1)).mul_(-2)
-                    .add_(queryNorms.unsqueeze(1)).add_(referenceNorms.narrow(0, rs, rm).unsqueeze(0));
+                var estimate = torch.matmul(qAugmented, augmented.narrow(0, rs, rm).transpose(0, 1));
                 if (exclude is not null)
                     estimate = estimate.masked_fill(exclude.eq(torch.arange(rs, rs + rm, device: device).unsqueeze(0)), double.PositiveInfinity);
                 var (values, local) = estimate.topk(Math.Min(candidates, rm), 1, largest: false, sorted: false);
-                var global = local.add(rs);
+                var global = local.add(torch.scalar_tensor(rs, ScalarType.Int64, device)); // a double scalar would promote to float
                 if (bestValues is null)
                 {
                     (bestValues, bestIndices) = (values, global);
@@ -153,11 +168,12 @@ public static class NearestNeighbors
                 }
             }
             var kept = checked((int)bestIndices!.size(1));
-            var threshold = bestValues!.amax([1]).to(ScalarType.Float64).cpu().data<double>();
             var queryNormValues = queryNorms.to(ScalarType.Float64).cpu().data<double>();
+            var threshold = bestValues!.amax([1]).to(ScalarType.Float64).cpu().data<double>();
+            for (var i = 0; i < count; i++) threshold[i] += queryNormValues[i];
 
             // (2) exact re-ranking by direct differences
-            var exact = Rerank(q, centred, bestIndices, kept, d, options.RerankElements);
+            var exact = Rerank(original, reference, bestIndices, kept, d, options.RerankElements);
             var candidateIndices = bestIndices.cpu().data<long>();
 
             var row = new (float distance, int index)[kept];
@@ -181,7 +197,7 @@ public static class NearestNeighbors
                 else
                 {
                     fallbacks++;
-                    var full = FullScan(q.narrow(0, i, 1), centred, options.ReferenceChunk, self, k);
+                    var full = FullScan(original.narrow(0, i, 1), reference, options.ReferenceChunk, self, k);
                     for (var j = 0; j < k; j++) (squared[output + j], indices[output + j]) = full[j];
                 }
             }
@@ -195,7 +211,7 @@ public static class NearestNeighbors
         return c != 0 ? c : a.index.CompareTo(b.index);
     }
 
-    /// <summary>Squared distances of each query to its candidate rows: float32 differences, float64 sums, float32 result.</summary>
+    /// <summary>Squared distances of each query to its candidate rows, from float32 differences.</summary>
     private static float[] Rerank(Tensor q, Tensor reference, Tensor candidateIndices, int kept, long d, long blockElements)
     {
         var count = checked((int)q.size(0));
@@ -207,14 +223,16 @@ public static class NearestNeighbors
             var length = Math.Min(rows, count - start);
             var index = candidateIndices.narrow(0, start, length).reshape(-1);
             var gathered = reference.index_select(0, index).view(length, kept, d);
-            var squared = SquaredDifferenceSum(gathered, q.narrow(0, start, length).unsqueeze(1), 2);
+            var squared = gathered.sub_(q.narrow(0, start, length).unsqueeze(1)).square_().sum(2);
             squared.cpu().data<float>().CopyTo(result, (long)start * kept);
         }
         return result;
     }
 
-    private static Tensor SquaredDifferenceSum(Tensor a, Tensor b, long dim) =>
-        (a - b).to(ScalarType.Float64).square_().sum(dim).to(ScalarType.Float32);
+    // Every exact distance is one float32 reduction over the last, contiguous dimension of length D: libtorch's CPU
+    // reduction splits such work across rows, never inside one, so a row's sum does not depend on how many rows are
+    // reduced together (chunk sizes) and exact duplicates give bit-identical distances.
+    private static Tensor SquaredDifferenceSum(Tensor a, Tensor b, long dim) => (a - b).square_().sum(dim);
 
     /// <summary>The k nearest rows to one query by an exact scan of the whole reference set.</summary>
     private static (float, int)[] FullScan(Tensor query, Tensor reference, int chunk, int self, int k)

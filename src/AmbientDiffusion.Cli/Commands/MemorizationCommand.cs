@@ -1,0 +1,67 @@
+using System.CommandLine;
+using AmbientDiffusion.Memorization;
+using Spectre.Console;
+
+namespace AmbientDiffusion.Cli.Commands;
+
+/// <summary>`ambient memorization`: nearest training images of generated samples, beside baselines, as a report directory.</summary>
+internal static class MemorizationCommand
+{
+    public static Command Create()
+    {
+        var samples = new Option<string>("--samples") { Description = "Generated samples: a safetensors file with uint8 [N, C, H, W] 'samples' (from `ambient sample`), or a prepared dataset's 'images'.", Required = true };
+        var train = new Option<string>("--train") { Description = "The clean training set: the prepared dataset the corrupted training data came from.", Required = true };
+        var heldOut = new Option<string?>("--heldout") { Description = "Held-out images for the held-out->train baseline (default: the training file's heldout_images, when present)." };
+        var featuresSamples = new Option<string?>("--features-samples") { Description = "External features of the samples: safetensors with float32 [N, D] 'features' (e.g. DINOv2), one row per sample." };
+        var featuresTrain = new Option<string?>("--features-train") { Description = "External features of the training images (same extractor)." };
+        var featuresHeldOut = new Option<string?>("--features-heldout") { Description = "External features of the held-out images." };
+        var downsample = new Option<int>("--downsample") { Description = "Side of the downsampled (area-averaged) space; 0 leaves it out.", DefaultValueFactory = _ => 16 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "auto" };
+        var baseline = new Option<int>("--baseline-queries") { Description = "At most this many queries per baseline (a seeded subset beyond); 0 runs no baselines.", DefaultValueFactory = _ => 2000 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the baseline subsets." };
+        var queryChunk = new Option<int>("--query-chunk") { Description = "Queries per k-NN block (memory: query chunk x reference chunk floats).", DefaultValueFactory = _ => 1024 };
+        var referenceChunk = new Option<int>("--reference-chunk") { Description = "Training images per k-NN block.", DefaultValueFactory = _ => 8192 };
+        var worst = new Option<int>("--worst") { Description = "Most memorized samples shown in report.html and neighbors.png.", DefaultValueFactory = _ => 16 };
+        var output = new Option<string>("--out", "-o") { Description = "Report directory (report.json, report.html, neighbors.png).", Required = true };
+        var command = new Command("memorization", """
+            Measure memorization: find the exact nearest training images of generated samples in several feature
+            spaces (pixels, flip-invariant pixels, downsampled pixels, mean-centred cosine, optional external features)
+            and report d1, d2, the memorization ratio d1/d2 < 1/3, Carlini et al.'s extraction test and cosine
+            fractions, beside train->train and held-out->train baselines.
+
+            Examples:
+              ambient memorization --samples runs/ambient-p0.8/samples/samples.safetensors --train data/celeba-300.safetensors -o runs/ambient-p0.8/report
+              ambient memorization --samples samples.safetensors --train data/fmnist-2k.safetensors --heldout data/fmnist-test.safetensors --device cpu -o report
+              ambient memorization --samples s.safetensors --train t.safetensors --features-samples s-dino.safetensors --features-train t-dino.safetensors -o report
+            """) { samples, train, heldOut, featuresSamples, featuresTrain, featuresHeldOut, downsample, device, baseline, seed, queryChunk, referenceChunk, worst, output };
+        command.SetAction(result =>
+        {
+            var options = new MemorizationOptions
+            {
+                SamplesPath = result.GetValue(samples)!,
+                TrainPath = result.GetValue(train)!,
+                HeldOutPath = result.GetValue(heldOut),
+                FeaturesSamplesPath = result.GetValue(featuresSamples),
+                FeaturesTrainPath = result.GetValue(featuresTrain),
+                FeaturesHeldOutPath = result.GetValue(featuresHeldOut),
+                OutputDirectory = result.GetValue(output)!,
+                Settings = new MemorizationSettings
+                {
+                    Device = result.GetValue(device)!,
+                    Downsample = result.GetValue(downsample),
+                    BaselineQueries = result.GetValue(baseline),
+                    BaselineSeed = result.GetValue(seed),
+                    WorstCount = result.GetValue(worst),
+                    Knn = new KnnOptions { QueryChunk = result.GetValue(queryChunk), ReferenceChunk = result.GetValue(referenceChunk) },
+                },
+            };
+            options.Settings.Validate();
+            var report = ConsoleProgress.Run("memorization", update =>
+                MemorizationAnalyzer.Run(options, new CallbackProgress<MemorizationProgress>(p => update(p.Done, p.Total))));
+            var pixels = report.Space("pixels")!.Set(MemorizationAnalyzer.SamplesSet)!;
+            AnsiConsole.MarkupLineInterpolated($"wrote [bold]{options.OutputDirectory}[/]: {pixels.Queries} samples; pixel d1 median {pixels.D1!.At(50):G4}, d1/d2 < 1/3: {pixels.FracRatioBelowThird:P1}, Carlini: {pixels.FracCarlini:P1}");
+            return CommandRunner.Success;
+        });
+        return command;
+    }
+}
