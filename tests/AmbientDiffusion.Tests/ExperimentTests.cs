@@ -169,6 +169,11 @@ public class ExperimentTests
         Assert.Equal(0, Ambient("sample", "-c", Path.Combine(runs, "tiny"), "--seeds", "0-3", "--steps", "3", "--png"));
         Assert.True(File.Exists(Path.Combine(runs, "tiny", "samples", "samples.npz")));
         Assert.Equal(4, Directory.GetFiles(Path.Combine(runs, "tiny", "samples", "png")).Length);
+        Assert.Equal(0, Ambient("memorization", Path.Combine(runs, "tiny"), "--worst", "1"));
+        Assert.True(File.Exists(Path.Combine(runs, "tiny", "report", "report.html")));
+        Assert.Contains("\"worst_count\": 1", File.ReadAllText(Path.Combine(runs, "tiny", "report", "report.json")), StringComparison.Ordinal);
+        Assert.Equal(1, Ambient("memorization", dir.File("not-a-run")));
+        Assert.Equal(1, Ambient("memorization", "--samples", Path.Combine(runs, "tiny", "samples", "samples.safetensors")));
         Assert.Equal(1, Ambient("sample", "-c", dir.File("nothing-here"), "--seeds", "0-3"));
         Assert.Equal(1, Ambient("sample", "-c", Path.Combine(runs, "tiny"), "--seeds", "3-1"));
         Assert.Equal(0, Ambient("sweep", config, "--dry-run", "--set", "sweep.grid={corruption.p: [0.1, 0.2]}"));

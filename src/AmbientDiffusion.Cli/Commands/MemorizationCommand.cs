@@ -1,4 +1,6 @@
 using System.CommandLine;
+using AmbientDiffusion.Config;
+using AmbientDiffusion.Experiments;
 using AmbientDiffusion.Memorization;
 using Spectre.Console;
 
@@ -9,8 +11,9 @@ internal static class MemorizationCommand
 {
     public static Command Create()
     {
-        var samples = new Option<string>("--samples") { Description = "Generated samples: a safetensors file with uint8 [N, C, H, W] 'samples' (from `ambient sample`), or a prepared dataset's 'images'.", Required = true };
-        var train = new Option<string>("--train") { Description = "The clean training set: the prepared dataset the corrupted training data came from.", Required = true };
+        var run = new Argument<string?>("run") { Description = "A run directory (from `ambient train`): its samples, its clean training set and its memorization settings; the report goes to <run>/report.", Arity = ArgumentArity.ZeroOrOne };
+        var samples = new Option<string?>("--samples") { Description = "Generated samples: a safetensors file with uint8 [N, C, H, W] 'samples' (from `ambient sample`), or a prepared dataset's 'images'." };
+        var train = new Option<string?>("--train") { Description = "The clean training set: the prepared dataset the corrupted training data came from." };
         var heldOut = new Option<string?>("--heldout") { Description = "Held-out images for the held-out->train baseline (default: the training file's heldout_images, when present)." };
         var featuresSamples = new Option<string?>("--features-samples") { Description = "External features of the samples: safetensors with float32 [N, D] 'features' (e.g. DINOv2), one row per sample." };
         var featuresTrain = new Option<string?>("--features-train") { Description = "External features of the training images (same extractor)." };
@@ -22,39 +25,76 @@ internal static class MemorizationCommand
         var queryChunk = new Option<int>("--query-chunk") { Description = "Queries per k-NN block (memory: query chunk x reference chunk floats).", DefaultValueFactory = _ => 1024 };
         var referenceChunk = new Option<int>("--reference-chunk") { Description = "Training images per k-NN block.", DefaultValueFactory = _ => 8192 };
         var worst = new Option<int>("--worst") { Description = "Most memorized samples shown in report.html and neighbors.png.", DefaultValueFactory = _ => 16 };
-        var output = new Option<string>("--out", "-o") { Description = "Report directory (report.json, report.html, neighbors.png).", Required = true };
+        var output = new Option<string?>("--out", "-o") { Description = "Report directory (report.json, report.html, neighbors.png); default <run>/report." };
         var command = new Command("memorization", """
             Measure memorization: find the exact nearest training images of generated samples in several feature
             spaces (pixels, flip-invariant pixels, downsampled pixels, mean-centred cosine, optional external features)
             and report d1, d2, the memorization ratio d1/d2 < 1/3, Carlini et al.'s extraction test and cosine
             fractions, beside train->train and held-out->train baselines.
 
+            Give a run directory, or explicit files (--samples, --train, --out); options given explicitly override
+            the run's memorization settings.
+
             Examples:
+              ambient memorization runs/quickstart
               ambient memorization --samples runs/ambient-p0.8/samples/samples.safetensors --train data/celeba-300.safetensors -o runs/ambient-p0.8/report
               ambient memorization --samples samples.safetensors --train data/fmnist-2k.safetensors --heldout data/fmnist-test.safetensors --device cpu -o report
               ambient memorization --samples s.safetensors --train t.safetensors --features-samples s-dino.safetensors --features-train t-dino.safetensors -o report
-            """) { samples, train, heldOut, featuresSamples, featuresTrain, featuresHeldOut, downsample, device, baseline, seed, queryChunk, referenceChunk, worst, output };
+            """) { run, samples, train, heldOut, featuresSamples, featuresTrain, featuresHeldOut, downsample, device, baseline, seed, queryChunk, referenceChunk, worst, output };
         command.SetAction(result =>
         {
-            var options = new MemorizationOptions
+            MemorizationOptions options;
+            if (result.GetValue(run) is { } runPath)
             {
-                SamplesPath = result.GetValue(samples)!,
-                TrainPath = result.GetValue(train)!,
-                HeldOutPath = result.GetValue(heldOut),
-                FeaturesSamplesPath = result.GetValue(featuresSamples),
-                FeaturesTrainPath = result.GetValue(featuresTrain),
-                FeaturesHeldOutPath = result.GetValue(featuresHeldOut),
-                OutputDirectory = result.GetValue(output)!,
-                Settings = new MemorizationSettings
+                // The run's own settings and files; options the user typed override them.
+                var directory = new RunDirectory(runPath);
+                if (!File.Exists(directory.Config)) throw new FileNotFoundException($"{runPath}: no config.yaml; is it a run directory made by `ambient train`?");
+                var config = ConfigLoader.Parse(File.ReadAllText(directory.Config), directory.Config);
+                var inputs = directory.ReadInputs();
+                var prepared = result.GetValue(train) ?? inputs.Prepared
+                    ?? throw new ArgumentException($"{runPath} was trained from a corrupted file alone; name its clean training set with --train");
+                var defaults = ExperimentRunner.Options(config, result.GetValue(samples) ?? directory.SamplesFile, prepared, result.GetValue(output) ?? directory.Report);
+                CommandRunner.LogDirectory = directory.Path;
+                T Pick<T>(Option<T> option, T fallback) => result.GetResult(option) is { Implicit: false } ? result.GetValue(option)! : fallback;
+                options = defaults with
                 {
-                    Device = result.GetValue(device)!,
-                    Downsample = result.GetValue(downsample),
-                    BaselineQueries = result.GetValue(baseline),
-                    BaselineSeed = result.GetValue(seed),
-                    WorstCount = result.GetValue(worst),
-                    Knn = new KnnOptions { QueryChunk = result.GetValue(queryChunk), ReferenceChunk = result.GetValue(referenceChunk) },
-                },
-            };
+                    HeldOutPath = result.GetValue(heldOut),
+                    FeaturesSamplesPath = result.GetValue(featuresSamples) ?? defaults.FeaturesSamplesPath,
+                    FeaturesTrainPath = result.GetValue(featuresTrain) ?? defaults.FeaturesTrainPath,
+                    FeaturesHeldOutPath = result.GetValue(featuresHeldOut) ?? defaults.FeaturesHeldOutPath,
+                    Settings = defaults.Settings with
+                    {
+                        Device = Pick(device, defaults.Settings.Device),
+                        Downsample = Pick(downsample, defaults.Settings.Downsample),
+                        BaselineQueries = Pick(baseline, defaults.Settings.BaselineQueries),
+                        BaselineSeed = Pick(seed, defaults.Settings.BaselineSeed),
+                        WorstCount = Pick(worst, defaults.Settings.WorstCount),
+                        Knn = new KnnOptions { QueryChunk = result.GetValue(queryChunk), ReferenceChunk = result.GetValue(referenceChunk) },
+                    },
+                };
+            }
+            else
+            {
+                options = new MemorizationOptions
+                {
+                    SamplesPath = result.GetValue(samples) ?? throw new ArgumentException("--samples is required without a run directory (or give a run directory: ambient memorization runs/<name>)"),
+                    TrainPath = result.GetValue(train) ?? throw new ArgumentException("--train is required without a run directory"),
+                    HeldOutPath = result.GetValue(heldOut),
+                    FeaturesSamplesPath = result.GetValue(featuresSamples),
+                    FeaturesTrainPath = result.GetValue(featuresTrain),
+                    FeaturesHeldOutPath = result.GetValue(featuresHeldOut),
+                    OutputDirectory = result.GetValue(output) ?? throw new ArgumentException("--out is required without a run directory"),
+                    Settings = new MemorizationSettings
+                    {
+                        Device = result.GetValue(device)!,
+                        Downsample = result.GetValue(downsample),
+                        BaselineQueries = result.GetValue(baseline),
+                        BaselineSeed = result.GetValue(seed),
+                        WorstCount = result.GetValue(worst),
+                        Knn = new KnnOptions { QueryChunk = result.GetValue(queryChunk), ReferenceChunk = result.GetValue(referenceChunk) },
+                    },
+                };
+            }
             options.Settings.Validate();
             var report = ConsoleProgress.Run("memorization", update =>
                 MemorizationAnalyzer.Run(options, new CallbackProgress<MemorizationProgress>(p => update(p.Done, p.Total))));
