@@ -28,6 +28,11 @@ internal static class CommandRunner
         {
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
+        catch (OperationCanceledException)
+        {
+            AnsiConsole.MarkupLine("[yellow]interrupted[/] (training saves a checkpoint first; finished stages are kept)");
+            return Interrupted;
+        }
         catch (Exception e) when (IsUserError(e))
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {OneLine(e)}");
