@@ -116,15 +116,16 @@ public static class NearestNeighbors
         // over the [queries x reference] block is needed. The exact re-ranking uses the rows as given, so that equal
         // inputs give equal distances.
         var mean = reference.mean(0, keepdim: true);
-        var augmentedParts = new List<Tensor>();
+        var augmented = torch.empty([m, d + 1], device: device);
         for (var rs = 0; rs < m; rs += options.ReferenceChunk)
         {
             using var partScope = torch.NewDisposeScope();
-            var centredChunk = reference.narrow(0, rs, Math.Min(options.ReferenceChunk, m - rs)) - mean;
-            augmentedParts.Add(torch.cat([centredChunk.mul(-2), centredChunk.square().sum(1, keepdim: true)], 1).MoveToOuterDisposeScope());
+            var rm = Math.Min(options.ReferenceChunk, m - rs);
+            var centredChunk = reference.narrow(0, rs, rm) - mean;
+            var target = augmented.narrow(0, rs, rm);
+            target.narrow(1, 0, d).copy_(centredChunk.mul(-2));
+            target.narrow(1, d, 1).copy_(centredChunk.square().sum(1, keepdim: true));
         }
-        var augmented = torch.cat(augmentedParts, 0);
-        foreach (var part in augmentedParts) part.Dispose();
         var maxReferenceNorm = augmented.narrow(1, d, 1).max().item<double>();
         var candidates = Math.Min(k + options.CandidateMargin, m);
         var slackScale = Math.ScaleB(Math.Sqrt(d) + 4, -19);
