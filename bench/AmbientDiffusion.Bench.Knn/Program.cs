@@ -27,6 +27,7 @@ var data = "random";
 var queryChunk = new KnnOptions().QueryChunk;
 var referenceChunk = new KnnOptions().ReferenceChunk;
 string? output = null;
+var device = Device.CPU;
 for (var i = 0; i < args.Length; i++)
 {
     int Int() => int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -43,9 +44,10 @@ for (var i = 0; i < args.Length; i++)
         case "--reference-chunk": referenceChunk = Int(); break;
         case "--data": data = args[++i]; break;
         case "--out": output = args[++i]; break;
+        case "--device": device = Device.Parse(args[++i]); break;
         case "--profile": Profile(options: new KnnOptions(), d: Int(), k: 50); return 0;
         default:
-            throw new ArgumentException($"unknown option {args[i]}: expected --threads N --queries N --reference M --dims D1,D2 --k K --peak N --gemm-queries N --query-chunk N --reference-chunk N --data random|fmnist --out FILE");
+            throw new ArgumentException($"unknown option {args[i]}: expected --threads N --queries N --reference M --dims D1,D2 --k K --peak N --gemm-queries N --query-chunk N --reference-chunk N --data random|fmnist --device cpu|cuda --profile D --out FILE");
     }
 }
 torch.set_num_threads(threads);
@@ -53,23 +55,25 @@ using var noGrad = torch.no_grad();
 var loadStart = File.ReadAllText("/proc/loadavg").Trim();
 var options = new KnnOptions { QueryChunk = queryChunk, ReferenceChunk = referenceChunk };
 
-var results = new JsonObject { ["peak"] = Peak(peakSize) };
+var results = new JsonObject { ["peak"] = Peak(peakSize, device) };
 Console.Error.WriteLine($"peak {peakSize}^3: best {results["peak"]!["best_gflops"]} GFLOP/s");
 var cases = new JsonArray();
 foreach (var d in dims)
 {
     using var scope = torch.NewDisposeScope();
     var (q, r, source) = Data(data, d, queries, reference);
+    (q, r) = (q.to(device), r.to(device));
     var (n, m) = (q.size(0), r.size(0));
     var flops = 2.0 * n * m * d;
 
     NearestNeighbors.Search(q.narrow(0, 0, Math.Min(64, n)), r.narrow(0, 0, Math.Min(4096, m)), Math.Min(k, (int)Math.Min(4096, m)), options); // warm-up
     var clock = Stopwatch.StartNew();
     var result = NearestNeighbors.Search(q, r, k, options);
+    Sync(device);
     var seconds = clock.Elapsed.TotalSeconds;
 
     var gemmN = Math.Min(gemmQueries, n);
-    var gemmSeconds = GemmOnly(q.narrow(0, 0, gemmN), r, options);
+    var gemmSeconds = GemmOnly(q.narrow(0, 0, gemmN), r, options, device);
     var gemmFlops = 2.0 * gemmN * m * d;
     var entry = new JsonObject
     {
@@ -101,6 +105,7 @@ var report = new JsonObject
     ["torch_version"] = torch.version,
     ["blas"] = torch.blas,
     ["threads"] = torch.get_num_threads(),
+    ["device"] = device.ToString(),
     ["openblas_num_threads"] = Environment.GetEnvironmentVariable("OPENBLAS_NUM_THREADS") ?? "(unset)",
     ["cpu"] = CpuModel(),
     ["loadavg_at_start"] = loadStart,
@@ -129,6 +134,11 @@ static void Profile(KnnOptions options, int d, int k)
         Console.Error.WriteLine($"{name}: {clock.Elapsed.TotalMilliseconds / 3:F1} ms");
     }
     Time("matmul", () => torch.matmul(q, r.transpose(0, 1)));
+    var qa = torch.cat([q, torch.ones([q.size(0), 1])], 1);
+    var ra = torch.cat([r, norms.unsqueeze(1)], 1);
+    Time("matmul augmented (D+1)", () => torch.matmul(qa, ra.transpose(0, 1)));
+    var big = torch.cat([ra, ra, ra, ra, ra, ra, ra], 0);
+    Time("matmul augmented, narrow of a 7x taller reference", () => torch.matmul(qa, big.narrow(0, 8192, r.size(0)).transpose(0, 1)));
     var e = torch.matmul(q, r.transpose(0, 1));
     Time("scale+norms", () => e.mul(-2).add_(qn.unsqueeze(1)).add_(norms.unsqueeze(0)));
     Time("centre reference chunk", () => r - r.mean(0, keepdim: true));
@@ -162,18 +172,26 @@ static void Profile(KnnOptions options, int d, int k)
     });
 }
 
-static JsonObject Peak(int size)
+static void Sync(Device device)
+{
+    if (device.Type == DeviceType.CUDA) torch.cuda.synchronize();
+}
+
+static JsonObject Peak(int size, Device device)
 {
     using var scope = torch.NewDisposeScope();
     using var generator = new Generator(1);
-    var a = torch.rand([size, size], generator: generator);
-    var b = torch.rand([size, size], generator: generator);
+    if (device.Type == DeviceType.CUDA) torch.cuda.allow_tf32(false); // full float32, as the analyzer runs
+    var a = torch.rand([size, size], generator: generator).to(device);
+    var b = torch.rand([size, size], generator: generator).to(device);
     torch.matmul(a, b).Dispose(); // warm-up
+    Sync(device);
     var rates = new List<double>();
     for (var i = 0; i < 3; i++)
     {
         var clock = Stopwatch.StartNew();
         torch.matmul(a, b).Dispose();
+        Sync(device);
         rates.Add(2.0 * size * size * size / clock.Elapsed.TotalSeconds / 1e9);
     }
     rates.Sort();
@@ -181,7 +199,7 @@ static JsonObject Peak(int size)
 }
 
 // The search's distance matmuls alone: the same query and reference chunks, no top-k, no re-ranking.
-static double GemmOnly(Tensor q, Tensor r, KnnOptions options)
+static double GemmOnly(Tensor q, Tensor r, KnnOptions options, Device device)
 {
     var (n, m) = (q.size(0), r.size(0));
     var clock = Stopwatch.StartNew();
@@ -191,6 +209,7 @@ static double GemmOnly(Tensor q, Tensor r, KnnOptions options)
             using var scope = torch.NewDisposeScope();
             torch.matmul(q.narrow(0, qs, Math.Min(options.QueryChunk, n - qs)), r.narrow(0, rs, Math.Min(options.ReferenceChunk, m - rs)).transpose(0, 1));
         }
+    Sync(device);
     return clock.Elapsed.TotalSeconds;
 }
 

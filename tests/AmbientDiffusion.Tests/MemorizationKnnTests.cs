@@ -72,6 +72,8 @@ public class MemorizationKnnTests
         var (q, r) = TiedData(n, m + 40, d, 2);
         r = r[..(m * d)]; // keep rows 0..63 only (rows 50 = 10 duplicate stays)
         var reference = Search(q, r, n, m, d, k, new KnnOptions());
+        // without a margin the integer ties cannot be certified: those queries take the full exact scan
+        Assert.True(Search(q, r, n, m, d, k, new KnnOptions { CandidateMargin = 0 }).ExactFallbacks > 0);
         foreach (var options in new[]
                  {
                      new KnnOptions { QueryChunk = 1, ReferenceChunk = 1, CandidateMargin = 0 },

@@ -14,7 +14,7 @@ internal static class MemorizationCommand
         var run = new Argument<string?>("run") { Description = "A run directory (from `ambient train`): its samples, its clean training set and its memorization settings; the report goes to <run>/report.", Arity = ArgumentArity.ZeroOrOne };
         var samples = new Option<string?>("--samples") { Description = "Generated samples: a safetensors file with uint8 [N, C, H, W] 'samples' (from `ambient sample`), or a prepared dataset's 'images'." };
         var train = new Option<string?>("--train") { Description = "The clean training set: the prepared dataset the corrupted training data came from." };
-        var heldOut = new Option<string?>("--heldout") { Description = "Held-out images for the held-out->train baseline (default: the training file's heldout_images, when present)." };
+        var heldOut = new Option<string?>("--heldout") { Description = "Held-out images for the held-out->train baseline: a samples file or a prepared dataset (its 'images'). Default: the training file's heldout_images, when present." };
         var featuresSamples = new Option<string?>("--features-samples") { Description = "External features of the samples: safetensors with float32 [N, D] 'features' (e.g. DINOv2), one row per sample." };
         var featuresTrain = new Option<string?>("--features-train") { Description = "External features of the training images (same extractor)." };
         var featuresHeldOut = new Option<string?>("--features-heldout") { Description = "External features of the held-out images." };

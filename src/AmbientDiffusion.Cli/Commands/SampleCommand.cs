@@ -16,8 +16,8 @@ internal static class SampleCommand
         var seeds = new Option<string>("--seeds") { Description = "Seeds, one sample each: ranges and lists such as 0-999 or 0-9,100.", DefaultValueFactory = _ => "0-63" };
         var output = new Option<string?>("--out", "-o") { Description = "Output folder (default: <run>/samples next to the checkpoints folder)." };
         var batch = new Option<int>("--batch") { Description = "Samples per network call; does not change the samples.", DefaultValueFactory = _ => 64 };
-        var steps = new Option<int>("--steps") { Description = "Heun steps (2N-1 network evaluations).", DefaultValueFactory = _ => 18 };
-        var churn = new Option<double>("--churn") { Description = "EDM's S_churn: stochasticity along the trajectory (0 = deterministic)." };
+        var steps = new Option<int?>("--steps") { Description = "Heun steps (2N-1 network evaluations); default: the run config's sampling.steps." };
+        var churn = new Option<double?>("--churn") { Description = "EDM's S_churn: stochasticity along the trajectory (0 = deterministic); default: the run config's sampling.churn." };
         var raw = new Option<bool>("--raw") { Description = "Use the raw training weights instead of the EMA." };
         var pngs = new Option<bool>("--png") { Description = "Also write one PNG per sample (png/<seed>.png)." };
         var grid = new Option<int>("--grid") { Description = "Samples shown in grid.png.", DefaultValueFactory = _ => 64 };
@@ -36,10 +36,12 @@ internal static class SampleCommand
         {
             var path = ResolveCheckpoint(result.GetValue(checkpoint)!);
             var seedList = SampleSet.ParseSeeds(result.GetValue(seeds)!);
-            var options = new SamplerOptions { Steps = result.GetValue(steps), Churn = result.GetValue(churn) };
-            options.Validate();
             var directory = result.GetValue(output) ?? DefaultOutput(path);
             using var sampler = CheckpointSampler.Load(path, Device.Parse(result.GetValue(device)!), ema: !result.GetValue(raw));
+            // The run's sampling settings, with what the user typed on top.
+            var configured = sampler.Config.Sampling.ToOptions();
+            var options = configured with { Steps = result.GetValue(steps) ?? configured.Steps, Churn = result.GetValue(churn) ?? configured.Churn };
+            options.Validate();
             AnsiConsole.MarkupLineInterpolated($"[bold]{sampler.Config.Name}[/]: {seedList.Count} samples, {sampler.Mode.Describe()} sampler, {options.Steps} steps, {(sampler.UsesEma ? "EMA" : "raw")} weights on {Device.Parse(result.GetValue(device)!)}");
             ConsoleProgress.Run("sample", report =>
             {

@@ -139,6 +139,8 @@ AD_API int32_t ad_chunk(ad_tensor t, int64_t chunks, int64_t dim, ad_tensor* out
 /* ---- linear algebra --------------------------------------------------------------------------------- */
 AD_API ad_tensor ad_matmul(ad_tensor a, ad_tensor b);
 AD_API ad_tensor ad_bmm(ad_tensor a, ad_tensor b);
+/* Eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices [..., n, n]; 0 on success. */
+AD_API int32_t ad_linalg_eigh(ad_tensor a, ad_tensor* values, ad_tensor* vectors);
 AD_API ad_tensor ad_linear(ad_tensor x, ad_tensor weight, ad_tensor bias);
 
 /* ---- neural-network ops ----------------------------------------------------------------------------- */

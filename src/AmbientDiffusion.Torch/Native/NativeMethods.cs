@@ -116,6 +116,7 @@ internal static unsafe partial class NativeMethods
     // linear algebra
     [LibraryImport(Library)] internal static partial IntPtr ad_matmul(IntPtr a, IntPtr b);
     [LibraryImport(Library)] internal static partial IntPtr ad_bmm(IntPtr a, IntPtr b);
+    [LibraryImport(Library)] internal static partial int ad_linalg_eigh(IntPtr a, IntPtr* values, IntPtr* vectors);
     [LibraryImport(Library)] internal static partial IntPtr ad_linear(IntPtr x, IntPtr weight, IntPtr bias);
 
     // neural-network ops

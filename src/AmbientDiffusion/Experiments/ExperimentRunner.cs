@@ -85,9 +85,12 @@ public sealed class ExperimentRunner(string runsRoot)
     {
         if (!config.Memorization.Enabled || inputs.Prepared is null || !File.Exists(run.SamplesFile)) return false;
         if (File.Exists(run.ReportFile) && File.GetLastWriteTimeUtc(run.ReportFile) >= File.GetLastWriteTimeUtc(run.SamplesFile)) return true;
-        progress?.Report(new ExperimentProgress("memorization", 0, 1));
+        progress?.Report(new ExperimentProgress("memorization", 0, 2));
+        // quality.json first: report.json marks the stage finished.
+        Quality.SampleQuality.Measure(run.SamplesFile, inputs.Prepared, config.Memorization.Downsample).Write(run.Report);
+        progress?.Report(new ExperimentProgress("memorization", 1, 2));
         MemorizationAnalyzer.Run(Options(config, run.SamplesFile, inputs.Prepared, run.Report));
-        progress?.Report(new ExperimentProgress("memorization", 1, 1));
+        progress?.Report(new ExperimentProgress("memorization", 2, 2));
         return true;
     }
 

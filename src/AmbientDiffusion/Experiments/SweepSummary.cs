@@ -11,7 +11,9 @@ namespace AmbientDiffusion.Experiments;
 /// The summary of a sweep: one row per run with its grid values and memorization metrics (samples, and the held-out
 /// baseline beside them) read from each run's report.json, as <c>summary.csv</c> and <c>summary.md</c>, and a chart of
 /// the metrics against the sweep's x key (<c>summary.svg</c>, <c>summary.png</c>; runs that differ only in
-/// <c>seed</c> are averaged). Runs without a report yet appear with empty cells.
+/// <c>seed</c> are averaged), and the quality measure (pixel-space Fréchet distance to held-out images, beside the
+/// train-vs-held-out floor) against the same key (<c>quality.svg</c>, <c>quality.png</c>). Runs without a report yet
+/// appear with empty cells.
 /// </summary>
 public static class SweepSummary
 {
@@ -28,7 +30,11 @@ public static class SweepSummary
         new("flip_ratio_below_third", "flip_invariant", "frac_ratio_below_third", "d1/d2 < 1/3 (flip-invariant)"),
         new("downsampled_ratio_below_third", "downsampled", "frac_ratio_below_third", "d1/d2 < 1/3 (downsampled)"),
         new("cosine_above_0.95", "normalized_cosine", "frac_cos_above095", "cosine > 0.95"),
+        new("fd_pixels", "quality", "fd", "pixel Fréchet distance"),
     ];
+
+    /// <summary>The analyzer's name of the held-out → train baseline set.</summary>
+    private const string HeldOutSet = "heldout_train";
 
     /// <summary>The metrics drawn in the chart (fractions, on one 0-1 axis).</summary>
     private static readonly string[] Charted = ["ratio_below_third", "carlini", "cosine_above_0.95"];
@@ -37,7 +43,7 @@ public static class SweepSummary
     public static void Write(ExperimentConfig sweep, IReadOnlyList<SweepPoint> points, string folder)
     {
         var keys = sweep.Sweep!.Keys();
-        var rows = points.Select(p => (Point: p, Values: Read(Path.Combine(folder, p.Label, "report", "report.json")))).ToList();
+        var rows = points.Select(p => (Point: p, Values: Read(Path.Combine(folder, p.Label, "report")))).ToList();
         var columns = new List<string> { "run" };
         columns.AddRange(keys);
         columns.Add("status");
@@ -54,7 +60,7 @@ public static class SweepSummary
             foreach (var metric in Metrics)
             {
                 cells.Add(Format(r.Values?.GetValueOrDefault((metric.Column, "samples"))));
-                cells.Add(Format(r.Values?.GetValueOrDefault((metric.Column, "heldout"))));
+                cells.Add(Format(r.Values?.GetValueOrDefault((metric.Column, HeldOutSet))));
             }
             return cells;
         }).ToList();
@@ -67,7 +73,8 @@ public static class SweepSummary
         var md = new StringBuilder();
         md.AppendLine($"# Sweep {sweep.Name}").AppendLine();
         md.AppendLine($"{points.Count} runs over {string.Join(", ", keys.Select(k => $"`{k}`"))}. Metrics are fractions of samples " +
-                      "(the held-out → train baseline beside each, after the slash); d1 is the RMS distance to the nearest training image, pixels in [0, 1].").AppendLine();
+                      "(the held-out → train baseline beside each, after the slash); d1 is the RMS distance to the nearest training image, pixels in [0, 1]. " +
+                      "fd_pixels is the Fréchet distance between samples and held-out images in downsampled pixel space, beside the train-vs-held-out floor (a quality measure; not FID).").AppendLine();
         var shown = Metrics.Select(m => m.Column).ToList();
         md.AppendLine("| " + string.Join(" | ", new[] { "run" }.Concat(keys).Concat(["status"]).Concat(shown)) + " |");
         md.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", 2 + keys.Count + shown.Count)));
@@ -83,19 +90,23 @@ public static class SweepSummary
         }
         AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.md"), Encoding.UTF8.GetBytes(md.ToString()));
 
-        var chart = Chart(sweep, rows.Select(r => (r.Point, r.Values)).ToList());
+        var chart = Chart(sweep, rows.Select(r => (r.Point, r.Values)).ToList(), Charted, "memorization", "fraction of samples", (0, 1));
         AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.svg"), Encoding.UTF8.GetBytes(chart.ToSvg()));
         AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.png"), chart.ToPng());
+        var quality = Chart(sweep, rows.Select(r => (r.Point, r.Values)).ToList(), ["fd_pixels"], "quality: pixel Fréchet distance to held-out images", "Fréchet distance", null);
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "quality.svg"), Encoding.UTF8.GetBytes(quality.ToSvg()));
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "quality.png"), quality.ToPng());
     }
 
-    private static LineChart Chart(ExperimentConfig sweep, IReadOnlyList<(SweepPoint Point, Dictionary<(string, string), double>? Values)> rows)
+    private static LineChart Chart(ExperimentConfig sweep, IReadOnlyList<(SweepPoint Point, Dictionary<(string, string), double>? Values)> rows,
+        IReadOnlyList<string> charted, string what, string yLabel, (double, double)? yRange)
     {
         var x = sweep.Sweep!.X ?? sweep.Sweep.Keys().First();
         var series = new List<LineSeries>();
         // One line per metric and per combination of the other keys (seeds averaged).
         var groups = rows.GroupBy(r => string.Join(", ", r.Point.Values.Where(v => v.Key != x && v.Key != "seed").Select(v => $"{v.Key}={v.Value}")));
         foreach (var group in groups)
-            foreach (var column in Charted)
+            foreach (var column in charted)
             {
                 var label = Metrics.First(m => m.Column == column).Label;
                 var points = group
@@ -109,20 +120,27 @@ public static class SweepSummary
             }
         return new LineChart
         {
-            Title = $"{sweep.Name}: memorization against {x}",
+            Title = $"{sweep.Name}: {what} against {x}",
             XLabel = x,
-            YLabel = "fraction of samples",
+            YLabel = yLabel,
             Series = series,
-            YRange = (0, 1),
+            YRange = yRange,
         };
     }
 
-    /// <summary>Reads (metric column, set) → value from a report.json, or null when it does not exist yet.</summary>
-    public static Dictionary<(string, string), double>? Read(string reportPath)
+    /// <summary>Reads (metric column, set) → value from a report folder's report.json (and quality.json), or null when
+    /// the report does not exist yet. The quality measure is filed under set "samples", its floor under "heldout".</summary>
+    public static Dictionary<(string, string), double>? Read(string reportFolder)
     {
+        var reportPath = Path.Combine(reportFolder, "report.json");
         if (!File.Exists(reportPath)) return null;
         using var json = JsonDocument.Parse(File.ReadAllBytes(reportPath));
         var values = new Dictionary<(string, string), double>();
+        if (Quality.SampleQuality.Read(reportFolder) is { } quality)
+        {
+            values[("fd_pixels", "samples")] = quality.FdSamples;
+            if (quality.FdTrainBaseline is { } floor) values[("fd_pixels", HeldOutSet)] = floor;
+        }
         if (!json.RootElement.TryGetProperty("spaces", out var spaces)) return values;
         foreach (var space in spaces.EnumerateArray())
         {

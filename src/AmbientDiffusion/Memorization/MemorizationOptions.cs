@@ -52,7 +52,10 @@ public sealed record MemorizationOptions
     /// <summary>The clean training set: a prepared dataset (from <c>ambient prepare</c>).</summary>
     public required string TrainPath { get; init; }
 
-    /// <summary>Held-out images (samples or images tensor); null uses the training file's <c>heldout_images</c> when present.</summary>
+    /// <summary>
+    /// Held-out images: a samples file (<c>samples</c>) or a prepared dataset (its <c>images</c>, not its held-out split);
+    /// null uses the training file's <c>heldout_images</c> when present.
+    /// </summary>
     public string? HeldOutPath { get; init; }
 
     /// <summary>External features of the samples (float32 [N, D] <c>features</c>); needs <see cref="FeaturesTrainPath"/>.</summary>

@@ -67,14 +67,15 @@ public sealed class KnnResult
 /// <para>Two passes per block of queries. (1) Candidates: the reference set is walked in chunks, squared distances are
 /// estimated with the matrix-product shortcut |q|^2 + |r|^2 - 2 q.r (after centring both sides on the reference mean,
 /// which shrinks the norms and so the cancellation), and the k + margin smallest estimates are kept. (2) Re-ranking:
-/// the candidates' distances are recomputed from direct float32 differences (squared and summed in float32), then
-/// ordered by (distance, index).</para>
-/// <para>The shortcut loses all precision for near copies, so the result is certified per query: every reference row
-/// that was not kept has an estimate at least the largest kept estimate a, and its true distance exceeds a - s, where
-/// s bounds the shortcut's rounding error (2^-19 (sqrt(D) + 4) (|q|^2 + max |r|^2), a few times the error of a
-/// float32 dot product of length D). When the k-th re-ranked distance is below a - s the answer is exact; otherwise
-/// (only with many near-ties, e.g. duplicated reference rows) the query is searched again by a full exact scan. The
-/// result therefore does not depend on the chunk sizes.</para>
+/// the candidates whose estimate lies within 2s (below) of the k-th smallest estimate (at least k of them, the same
+/// number for the whole block) get their distances recomputed from direct float32 differences (squared and summed in
+/// float32), and are ordered by (distance, index).</para>
+/// <para>s bounds the shortcut's rounding error: 2^-19 (sqrt(D) + 4) (|q|^2 + max |r|^2), a few times the typical
+/// error of a float32 dot product of length D. The shortcut loses all precision for near copies, so the result is
+/// certified per query: every row that was not re-ranked has an estimate of at least b (the smallest estimate left
+/// out), so a true distance above b - s. When the k-th re-ranked distance is below b - s the answer is exact;
+/// otherwise (only with many near-ties, e.g. duplicated reference rows) the query is searched again by a full exact
+/// scan. The result therefore does not depend on the chunk sizes.</para>
 /// <para>Memory on the device: the reference rows, a centred copy of them with one extra column (M x (D + 1) float32),
 /// one [QueryChunk x ReferenceChunk] block of estimates and a re-ranking block of RerankElements floats. On CUDA the
 /// product must run in full float32: TF32 would void the error bound (the analyzer turns TF32 off).</para>
@@ -115,15 +116,16 @@ public static class NearestNeighbors
         // over the [queries x reference] block is needed. The exact re-ranking uses the rows as given, so that equal
         // inputs give equal distances.
         var mean = reference.mean(0, keepdim: true);
-        var augmentedParts = new List<Tensor>();
+        var augmented = torch.empty([m, d + 1], device: device);
         for (var rs = 0; rs < m; rs += options.ReferenceChunk)
         {
             using var partScope = torch.NewDisposeScope();
-            var centredChunk = reference.narrow(0, rs, Math.Min(options.ReferenceChunk, m - rs)) - mean;
-            augmentedParts.Add(torch.cat([centredChunk.mul(-2), centredChunk.square().sum(1, keepdim: true)], 1).MoveToOuterDisposeScope());
+            var rm = Math.Min(options.ReferenceChunk, m - rs);
+            var centredChunk = reference.narrow(0, rs, rm) - mean;
+            var target = augmented.narrow(0, rs, rm);
+            target.narrow(1, 0, d).copy_(centredChunk.mul(-2));
+            target.narrow(1, d, 1).copy_(centredChunk.square().sum(1, keepdim: true));
         }
-        var augmented = torch.cat(augmentedParts, 0);
-        foreach (var part in augmentedParts) part.Dispose();
         var maxReferenceNorm = augmented.narrow(1, d, 1).max().item<double>();
         var candidates = Math.Min(k + options.CandidateMargin, m);
         var slackScale = Math.ScaleB(Math.Sqrt(d) + 4, -19);
@@ -168,27 +170,42 @@ public static class NearestNeighbors
                 }
             }
             var kept = checked((int)bestIndices!.size(1));
+            var (sortedValues, order) = bestValues!.topk(kept, 1, largest: false, sorted: true);
+            var sortedIndices = bestIndices.gather(1, order);
+            var estimates = sortedValues.to(ScalarType.Float64).cpu().data<double>(); // squared distance less |q - mu|^2
             var queryNormValues = queryNorms.to(ScalarType.Float64).cpu().data<double>();
-            var threshold = bestValues!.amax([1]).to(ScalarType.Float64).cpu().data<double>();
-            for (var i = 0; i < count; i++) threshold[i] += queryNormValues[i];
 
-            // (2) exact re-ranking by direct differences
-            var exact = Rerank(original, reference, bestIndices, kept, d, options.RerankElements);
-            var candidateIndices = bestIndices.cpu().data<long>();
+            // (2) exact re-ranking by direct differences, of the candidates that can still be among the k nearest:
+            // those whose estimate is within twice the error bound of the k-th smallest estimate (at least k of them).
+            var slack = new double[count];
+            var ranked = k;
+            for (var i = 0; i < count; i++)
+            {
+                slack[i] = slackScale * (queryNormValues[i] + maxReferenceNorm);
+                var cutoff = estimates[(long)i * kept + k - 1] + 2 * slack[i];
+                var within = k;
+                while (within < kept && estimates[(long)i * kept + within] <= cutoff) within++;
+                ranked = Math.Max(ranked, within);
+            }
+            var exact = Rerank(original, reference, sortedIndices.narrow(1, 0, ranked), ranked, d, options.RerankElements);
+            var candidateIndices = sortedIndices.narrow(1, 0, ranked).contiguous().cpu().data<long>();
 
-            var row = new (float distance, int index)[kept];
+            var row = new (float distance, int index)[ranked];
             for (var i = 0; i < count; i++)
             {
                 var self = excludeReference?[start + i] ?? -1;
                 var filled = 0;
-                for (var j = 0; j < kept; j++)
+                for (var j = 0; j < ranked; j++)
                 {
-                    var index = (int)candidateIndices[(long)i * kept + j];
-                    if (index != self) row[filled++] = (exact[(long)i * kept + j], index);
+                    var index = (int)candidateIndices[(long)i * ranked + j];
+                    if (index != self) row[filled++] = (exact[(long)i * ranked + j], index);
                 }
                 var span = row.AsSpan(0, filled);
                 span.Sort(Compare);
-                var certified = kept >= m || (filled >= k && threshold[i] - slackScale * (queryNormValues[i] + maxReferenceNorm) > span[k - 1].distance);
+                // Every row not re-ranked (a candidate past `ranked`, or a row that never became a candidate) has an
+                // estimate of at least `bound`, so a true squared distance above bound - slack.
+                var bound = (ranked < kept ? estimates[(long)i * kept + ranked] : estimates[(long)i * kept + kept - 1]) + queryNormValues[i];
+                var certified = (kept >= m && ranked == kept) || (filled >= k && bound - slack[i] > span[k - 1].distance);
                 var output = (long)(start + i) * k;
                 if (certified)
                 {

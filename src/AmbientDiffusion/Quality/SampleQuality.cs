@@ -1,0 +1,63 @@
+using System.Text.Json;
+using AmbientDiffusion.Memorization;
+using AmbientDiffusion.Torch;
+using AmbientDiffusion.Torch.IO;
+
+namespace AmbientDiffusion.Quality;
+
+/// <summary>The quality measure of a sample set: pixel-space Fréchet distances (not FID: no pretrained network can be
+/// downloaded here; samples.npz is there for FID tools).</summary>
+/// <param name="Downsample">Side of the area-averaged pixel space the distance is computed in.</param>
+/// <param name="Reference">Which clean images the samples are compared with: heldout (preferred) or train.</param>
+/// <param name="Samples">Sample count.</param>
+/// <param name="ReferenceCount">Reference image count.</param>
+/// <param name="FdSamples">Fréchet distance between the samples and the reference images.</param>
+/// <param name="FdTrainBaseline">Fréchet distance between training and held-out images: what a perfect model would
+/// score, up to sample size (null without held-out images).</param>
+public sealed record SampleQuality(int Downsample, string Reference, int Samples, int ReferenceCount, double FdSamples, double? FdTrainBaseline)
+{
+    /// <summary>File name inside a report folder.</summary>
+    public const string FileName = "quality.json";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>
+    /// Compares <paramref name="samplesPath"/> with the clean images of <paramref name="preparedPath"/> (its held-out
+    /// split when it has one, its training images otherwise) in a <paramref name="downsample"/>² pixel space.
+    /// </summary>
+    public static SampleQuality Measure(string samplesPath, string preparedPath, int downsample)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var samples = MemorizationInputs.ReadImages(samplesPath, "samples");
+        var (train, heldOut) = MemorizationInputs.ReadTraining(preparedPath);
+        MemorizationInputs.CheckCompatible(samples, train);
+        var side = (int)Math.Min(downsample, samples.ImageShape.H);
+        Tensor Features(ImageSet set) => FeatureSpaces.Compute(FeatureSpaceKind.Downsampled, set.Images, Device.CPU, side);
+        var reference = heldOut ?? train;
+        var sampleFeatures = Features(samples);
+        var referenceFeatures = Features(reference);
+        var fd = FrechetDistance.Compute(sampleFeatures, referenceFeatures);
+        double? baseline = heldOut is null ? null : FrechetDistance.Compute(Features(train), referenceFeatures);
+        return new SampleQuality(side, heldOut is null ? "train" : "heldout", samples.Count, reference.Count, fd, baseline);
+    }
+
+    /// <summary>Writes quality.json into <paramref name="folder"/>.</summary>
+    public void Write(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAllBytes(Path.Combine(folder, FileName), JsonSerializer.SerializeToUtf8Bytes(this, Json));
+    }
+
+    /// <summary>Reads quality.json from <paramref name="folder"/>, or null.</summary>
+    public static SampleQuality? Read(string folder)
+    {
+        var path = Path.Combine(folder, FileName);
+        return File.Exists(path) ? JsonSerializer.Deserialize<SampleQuality>(File.ReadAllBytes(path), Json) : null;
+    }
+
+    /// <summary>One line for logs.</summary>
+    public override string ToString() =>
+        FormattableString.Invariant($"pixel Fréchet distance ({Downsample}x{Downsample}) to {ReferenceCount} {Reference} images: {FdSamples:G4}")
+        + (FdTrainBaseline is { } b ? FormattableString.Invariant($" (train vs held-out: {b:G4})") : "");
+}
