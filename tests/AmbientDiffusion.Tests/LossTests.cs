@@ -67,8 +67,10 @@ public class LossTests
             var aTilde = a[i] * (keep[i] >= delta ? 1 : 0);
             var xIn = aTilde * (Y[i] + s * noise[i]);
             var c = Coefficients(s);
-            var d = c.skip * xIn + c.output * KnownNetwork.F(c.input * xIn, s);
-            expected[i] = c.weight * Math.Pow(a[i] * (d - Y[i]), 2);
+            // Pixels hidden by Ã are preconditioned as pure noise: c_skip = 0, c_out = σ_d, weight 1/σ_d².
+            var (skip, output, weight) = aTilde == 1 ? (c.skip, c.output, c.weight) : (0, Sd, 1 / (Sd * Sd));
+            var d = skip * xIn + output * KnownNetwork.F(c.input * xIn, s);
+            expected[i] = weight * Math.Pow(a[i] * (d - Y[i]), 2);
         }
         AssertClose(expected, terms.Terms.data<float>());
         Assert.Equal(a, terms.Counted.data<float>());

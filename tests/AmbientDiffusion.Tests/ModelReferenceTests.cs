@@ -19,7 +19,8 @@ public class ModelReferenceTests
         using var scope = torch.NewDisposeScope();
         using var init = new Generator(0);
         using var dropout = new Generator(1);
-        using var denoiser = new EdmPreconditioner(new DdpmUNet(new UNetOptions(16, 1, 1, 8, [1, 2], 1, [8], 0, gated), init, dropout));
+        // The PyTorch reference preconditions every pixel alike (ambient-spec §2, the official code).
+        using var denoiser = new EdmPreconditioner(new DdpmUNet(new UNetOptions(16, 1, 1, 8, [1, 2], 1, [8], 0, gated), init, dropout), perPixelHidden: false);
         var prefix = variant + "/";
         var reference = file.Keys.Where(k => k.StartsWith(prefix + "model.", StringComparison.Ordinal)).ToList();
         // Same parameters, in the same order, with the same shapes.
@@ -31,5 +32,32 @@ public class ModelReferenceTests
         var expected = file.GetTensor(prefix + "out");
         var relative = ((output - expected).norm() / expected.norm()).item<double>();
         Assert.True(relative < 1e-5, $"relative error {relative:E2}");
+    }
+
+    [Fact]
+    public void Hidden_pixels_are_preconditioned_as_pure_noise()
+    {
+        // Same network and input: at visible pixels both forms agree; at hidden ones the per-pixel form returns σ_d·F,
+        // where the uniform one returns c_skip·x + c_out·F.
+        using var file = SafeTensors.Open(Fixture);
+        using var scope = torch.NewDisposeScope();
+        using var init = new Generator(0);
+        using var dropout = new Generator(1);
+        var network = new DdpmUNet(new UNetOptions(16, 1, 1, 8, [1, 2], 1, [8], 0, false), init, dropout);
+        using var uniform = new EdmPreconditioner(network, perPixelHidden: false);
+        var perPixel = new EdmPreconditioner(network);
+        uniform.eval();
+        using var noGrad = torch.no_grad();
+        var (x, sigma, mask) = (file.GetTensor("ungated/x"), file.GetTensor("ungated/sigma"), file.GetTensor("ungated/mask"));
+        Assert.True(mask.eq(0).any().item<bool>() && mask.eq(1).any().item<bool>());
+        var a = uniform.forward(x, sigma, mask);
+        var b = perPixel.forward(x, sigma, mask);
+        var s = sigma.reshape(-1, 1, 1, 1);
+        var variance = s.square() + 0.25;
+        var f = (a - 0.25 / variance * x) / (s * 0.5 * variance.rsqrt());
+        var expected = torch.where(mask.expand(x.shape).eq(1), a, f * 0.5);
+        Assert.True((b - expected).abs().max().item<float>() < 1e-4f);
+        var weight = perPixel.LossWeight(s, mask, x);
+        Assert.True(torch.where(mask.expand(x.shape).eq(1), weight - perPixel.LossWeight(s).expand(x.shape), weight - 4).abs().max().item<float>() < 1e-3f);
     }
 }

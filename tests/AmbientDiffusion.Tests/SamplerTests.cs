@@ -126,7 +126,7 @@ public class SamplerTests
     {
         const double p = 0.6, delta = 0.1;
         var network = new GaussianPosteriorNetwork(1, 16, 0, 0.5, maskChannels: 1);
-        using var model = new EdmPreconditioner(network);
+        using var model = new EdmPreconditioner(network, perPixelHidden: false);
         var mode = new SamplingMode { Mask = new PixelMask(p), Delta = delta, MaskChannels = 1 };
         var sampler = new EdmSampler(model, new SamplerOptions { Steps = 4 }, mode);
         var seeds = Enumerable.Range(0, 64).Select(i => (ulong)i).ToList();
@@ -164,7 +164,7 @@ public class SamplerTests
     [Fact]
     public void Sampler_refuses_a_mode_that_does_not_fit_the_model()
     {
-        using var masked = new EdmPreconditioner(new GaussianPosteriorNetwork(1, 4, 0, 0.5, maskChannels: 1));
+        using var masked = new EdmPreconditioner(new GaussianPosteriorNetwork(1, 4, 0, 0.5, maskChannels: 1), perPixelHidden: false);
         using var plain = new EdmPreconditioner(new GaussianPosteriorNetwork(1, 4, 0, 0.5));
         Assert.Contains("fixed-mask", Assert.Throws<ArgumentException>(() => new EdmSampler(masked, new SamplerOptions(), SamplingMode.Plain)).Message);
         Assert.Contains("trained with masks", Assert.Throws<ArgumentException>(() => new EdmSampler(plain, new SamplerOptions(), new SamplingMode { Mask = new PixelMask(0.5), MaskChannels = 1 })).Message);

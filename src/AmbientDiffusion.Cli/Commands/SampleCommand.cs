@@ -18,6 +18,7 @@ internal static class SampleCommand
         var batch = new Option<int>("--batch") { Description = "Samples per network call; does not change the samples.", DefaultValueFactory = _ => 64 };
         var steps = new Option<int?>("--steps") { Description = "Heun steps (2N-1 network evaluations); default: the run config's sampling.steps." };
         var churn = new Option<double?>("--churn") { Description = "EDM's S_churn: stochasticity along the trajectory (0 = deterministic); default: the run config's sampling.churn." };
+        var sigmaMin = new Option<double?>("--sigma-min") { Description = "Smallest noise level of the schedule; default: the run config's sampling.sigma_min." };
         var raw = new Option<bool>("--raw") { Description = "Use the raw training weights instead of the EMA." };
         var pngs = new Option<bool>("--png") { Description = "Also write one PNG per sample (png/<seed>.png)." };
         var grid = new Option<int>("--grid") { Description = "Samples shown in grid.png.", DefaultValueFactory = _ => 64 };
@@ -31,7 +32,7 @@ internal static class SampleCommand
             Examples:
               ambient sample -c runs/quickstart --seeds 0-63
               ambient sample -c runs/quickstart/checkpoints/checkpoint-000000625.safetensors --seeds 0-9999 -o fid/
-            """) { checkpoint, seeds, output, batch, steps, churn, raw, pngs, grid, device };
+            """) { checkpoint, seeds, output, batch, steps, churn, sigmaMin, raw, pngs, grid, device };
         command.SetAction(result =>
         {
             var path = ResolveCheckpoint(result.GetValue(checkpoint)!);
@@ -40,7 +41,7 @@ internal static class SampleCommand
             using var sampler = CheckpointSampler.Load(path, Device.Parse(result.GetValue(device)!), ema: !result.GetValue(raw));
             // The run's sampling settings, with what the user typed on top.
             var configured = sampler.Config.Sampling.ToOptions();
-            var options = configured with { Steps = result.GetValue(steps) ?? configured.Steps, Churn = result.GetValue(churn) ?? configured.Churn };
+            var options = configured with { Steps = result.GetValue(steps) ?? configured.Steps, Churn = result.GetValue(churn) ?? configured.Churn, SigmaMin = result.GetValue(sigmaMin) ?? configured.SigmaMin };
             options.Validate();
             AnsiConsole.MarkupLineInterpolated($"[bold]{sampler.Config.Name}[/]: {seedList.Count} samples, {sampler.Mode.Describe()} sampler, {options.Steps} steps, {(sampler.UsesEma ? "EMA" : "raw")} weights on {Device.Parse(result.GetValue(device)!)}");
             ConsoleProgress.Run("sample", report =>

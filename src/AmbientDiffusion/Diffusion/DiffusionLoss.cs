@@ -102,7 +102,7 @@ public sealed class AmbientLoss(NoiseLevelDistribution sigmas, FurtherCorruption
         var aTilde = further.Apply(a, generator, seed, batch.Indices);
         var xIn = aTilde * (y + Noise(y, generator) * s);
         var denoised = denoiser.forward(xIn, sigma, aTilde);
-        var terms = denoiser.LossWeight(s) * (a * (denoised - y)).square();
+        var terms = denoiser.LossWeight(s, aTilde, y) * (a * (denoised - y)).square();
         return new LossTerms(scope.MoveToOuter(terms), scope.MoveToOuter(a.expand(y.shape).contiguous()));
     }
 }

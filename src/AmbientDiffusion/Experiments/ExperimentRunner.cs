@@ -70,9 +70,14 @@ public sealed class ExperimentRunner(string runsRoot)
         if (File.Exists(run.SamplesFile))
         {
             using var file = SampleSet.Open(run.SamplesFile);
-            if (file.Metadata.GetValueOrDefault("checkpoint") == Path.GetFullPath(checkpoint) && file.Metadata.GetValueOrDefault("seeds") == config.Sampling.Seeds
-                && file.Metadata.GetValueOrDefault("weights") == (config.Sampling.Ema ? "ema" : "raw"))
-                return true;
+            var wanted = new Dictionary<string, string>
+            {
+                ["checkpoint"] = Path.GetFullPath(checkpoint),
+                ["seeds"] = config.Sampling.Seeds,
+                ["weights"] = config.Sampling.Ema ? "ema" : "raw",
+                ["sampler_options"] = CheckpointSampler.DescribeOptions(config.Sampling.ToOptions()),
+            };
+            if (wanted.All(w => file.Metadata.GetValueOrDefault(w.Key) == w.Value)) return true;
         }
         using var sampler = CheckpointSampler.Load(checkpoint, Device.Parse(config.Device.Type), config.Sampling.Ema);
         sampler.SampleTo(run.Samples, seeds, config.Sampling.ToOptions(), config.Sampling.BatchSize, config.Sampling.Grid, config.Sampling.Png, config.Sampling.Seeds,

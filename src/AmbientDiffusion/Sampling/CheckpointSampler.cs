@@ -51,7 +51,7 @@ public sealed class CheckpointSampler : IDisposable
         // as long as the model (eval mode never draws from it).
         using var init = new Generator(0);
         var dropout = new Generator(0);
-        var model = new EdmPreconditioner(ModelFactory.Create(config.Model, channels, maskChannels, resolution, init, dropout));
+        var model = new EdmPreconditioner(ModelFactory.Create(config.Model, channels, maskChannels, resolution, init, dropout), perPixelHidden: config.Model.MaskPreconditioning == "per_pixel");
         try
         {
             Checkpoint.LoadWeights(file, model, ema);
@@ -123,11 +123,14 @@ public sealed class CheckpointSampler : IDisposable
         ["checkpoint"] = Path.GetFullPath(CheckpointPath),
         ["weights"] = UsesEma ? "ema" : "raw",
         ["sampler"] = Mode.Describe(),
-        ["sampler_options"] = JsonSerializer.Serialize(options, ProvenanceJson.Options),
+        ["sampler_options"] = DescribeOptions(options),
         ["run_name"] = Config.Name,
         ["loss"] = Config.Loss.Kind,
         ["tool"] = ToolVersion.Describe(),
     };
+
+    /// <summary>The sampler settings as recorded in samples.safetensors (JSON).</summary>
+    public static string DescribeOptions(SamplerOptions options) => JsonSerializer.Serialize(options, ProvenanceJson.Options);
 
     /// <inheritdoc />
     public void Dispose()

@@ -55,7 +55,7 @@ public sealed class Trainer : IDisposable
             using (var init = new Generator(config.Seed ^ 0x1417UL))
             {
                 var network = ModelFactory.Create(config.Model, _data.Channels, _loss.NetworkMaskChannels(_data.MaskChannels), _data.Height, init, _dropoutRandom);
-                Model = new EdmPreconditioner(network);
+                Model = new EdmPreconditioner(network, perPixelHidden: config.Model.MaskPreconditioning == "per_pixel");
             }
             Model.to(Device);
             _flat = new torch.optim.FlatParameters(Model.parameters());
