@@ -72,7 +72,8 @@ internal static class StepBench
     {
         using var init = new Generator(0);
         using var dropout = new Generator(2);
-        using var model = new EdmPreconditioner(new DdpmUNet(options, init, dropout));
+        // Uniform preconditioning, as the PyTorch reference step (bench/pytorch/ambient) computes it.
+        using var model = new EdmPreconditioner(new DdpmUNet(options, init, dropout), perPixelHidden: false);
         using var flat = new torch.optim.FlatParameters(model.parameters());
         using var adam = new torch.optim.Adam(flat, 2e-4);
         using var draws = new Generator(1);
