@@ -149,7 +149,14 @@ public class ExperimentTests
         Assert.Contains("| p=0.6 | 0.6 | done |", File.ReadAllText(Path.Combine(folder, "summary.md")), StringComparison.Ordinal);
         Assert.Contains("<svg", File.ReadAllText(Path.Combine(folder, "summary.svg")), StringComparison.Ordinal);
         Assert.Contains("<svg", File.ReadAllText(Path.Combine(folder, "quality.svg")), StringComparison.Ordinal);
-        var fd = Array.IndexOf(csv[0].Split(','), "fd_pixels");
+        // Every metric column is filled for a finished run, the held-out baseline beside it.
+        var header = csv[0].Split(',');
+        foreach (var metric in SweepSummary.Metrics)
+        {
+            Assert.NotEqual("", cells[Array.IndexOf(header, metric.Column)]);
+            Assert.NotEqual("", cells[Array.IndexOf(header, metric.Column + "_heldout")]);
+        }
+        var fd = Array.IndexOf(header, "fd_pixels");
         Assert.True(double.Parse(cells[fd], System.Globalization.CultureInfo.InvariantCulture) > 0);
         Assert.True(double.Parse(cells[fd + 1], System.Globalization.CultureInfo.InvariantCulture) > 0);
         Assert.Equal(0x89, File.ReadAllBytes(Path.Combine(folder, "summary.png"))[0]);

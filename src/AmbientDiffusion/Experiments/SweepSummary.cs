@@ -24,12 +24,12 @@ public static class SweepSummary
     public static readonly IReadOnlyList<Metric> Metrics =
     [
         new("d1_median", "pixels", "d1.p50", "median d1 (pixels)"),
-        new("frac_d1_below_0.05", "pixels", "frac_d1_below005", "d1 < 0.05"),
-        new("ratio_below_third", "pixels", "frac_ratio_below_third", "d1/d2 < 1/3"),
+        new("frac_d1_below_0.05", "pixels", "frac_d1_lt_0_05", "d1 < 0.05"),
+        new("ratio_below_third", "pixels", "frac_ratio_lt_third", "d1/d2 < 1/3"),
         new("carlini", "pixels", "frac_carlini", "Carlini extraction"),
-        new("flip_ratio_below_third", "flip_invariant", "frac_ratio_below_third", "d1/d2 < 1/3 (flip-invariant)"),
-        new("downsampled_ratio_below_third", "downsampled", "frac_ratio_below_third", "d1/d2 < 1/3 (downsampled)"),
-        new("cosine_above_0.95", "normalized_cosine", "frac_cos_above095", "cosine > 0.95"),
+        new("flip_ratio_below_third", "flip_invariant", "frac_ratio_lt_third", "d1/d2 < 1/3 (flip-invariant)"),
+        new("downsampled_ratio_below_third", "downsampled", "frac_ratio_lt_third", "d1/d2 < 1/3 (downsampled)"),
+        new("cosine_above_0.95", "normalized_cosine", "frac_cos_gt_0_95", "cosine > 0.95"),
         new("fd_pixels", "quality", "fd", "pixel Fréchet distance"),
     ];
 
