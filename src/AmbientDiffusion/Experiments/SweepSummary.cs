@@ -30,7 +30,7 @@ public static class SweepSummary
         new("flip_ratio_below_third", "flip_invariant", "frac_ratio_lt_third", "d1/d2 < 1/3 (flip-invariant)"),
         new("downsampled_ratio_below_third", "downsampled", "frac_ratio_lt_third", "d1/d2 < 1/3 (downsampled)"),
         new("cosine_above_0.95", "normalized_cosine", "frac_cos_gt_0_95", "cosine > 0.95"),
-        new("fd_pixels", "quality", "fd", "pixel Fréchet distance"),
+        new("fd_pixels", "quality", "fd", "pixel Frechet distance"),
     ];
 
     /// <summary>The analyzer's name of the held-out → train baseline set.</summary>
@@ -93,7 +93,7 @@ public static class SweepSummary
         var chart = Chart(sweep, rows.Select(r => (r.Point, r.Values)).ToList(), Charted, "memorization", "fraction of samples", (0, 1));
         AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.svg"), Encoding.UTF8.GetBytes(chart.ToSvg()));
         AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.png"), chart.ToPng());
-        var quality = Chart(sweep, rows.Select(r => (r.Point, r.Values)).ToList(), ["fd_pixels"], "quality: pixel Fréchet distance to held-out images", "Fréchet distance", null);
+        var quality = Chart(sweep, rows.Select(r => (r.Point, r.Values)).ToList(), ["fd_pixels"], "quality", "Frechet distance to held-out images", null);
         AtomicFile.WriteAllBytes(Path.Combine(folder, "quality.svg"), Encoding.UTF8.GetBytes(quality.ToSvg()));
         AtomicFile.WriteAllBytes(Path.Combine(folder, "quality.png"), quality.ToPng());
     }
@@ -120,7 +120,8 @@ public static class SweepSummary
             }
         return new LineChart
         {
-            Title = $"{sweep.Name}: {what} against {x}",
+            // Chart text stays ASCII: the PNG's bitmap font has no accents. Short, so it fits at 640 pixels.
+            Title = $"{what} vs {x}",
             XLabel = x,
             YLabel = yLabel,
             Series = series,
