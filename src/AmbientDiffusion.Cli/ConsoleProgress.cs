@@ -30,9 +30,3 @@ internal static class ConsoleProgress
         return result;
     }
 }
-
-/// <summary>Adapts a report callback to IProgress without a synchronization context hop.</summary>
-internal sealed class CallbackProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}

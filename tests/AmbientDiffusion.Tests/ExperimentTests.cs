@@ -16,16 +16,7 @@ public class ExperimentTests
     {
         using var scope = torch.NewDisposeScope();
         var random = new Random(11);
-        var pixels = new byte[32 * 64];
-        for (var n = 0; n < 32; n++)
-        {
-            // 2x2 random blocks of 4x4 pixels: smooth enough that near copies stay near after small changes.
-            var blocks = Enumerable.Range(0, 4).Select(_ => (byte)random.Next(256)).ToArray();
-            for (var y = 0; y < 8; y++)
-                for (var x = 0; x < 8; x++)
-                    pixels[n * 64 + y * 8 + x] = blocks[y / 4 * 2 + x / 4];
-        }
-        var images = torch.tensor(pixels, [32, 1, 8, 8]);
+        var images = MemorizationFixtures.Stack(Enumerable.Range(0, 32).Select(_ => MemorizationFixtures.SmoothImage(random, channels: 1, size: 8)).ToList(), channels: 1, size: 8);
         var path = dir.File("prepared.safetensors");
         AmbientDiffusion.Data.PreparedDataset.Write(path, images.narrow(0, 0, 24), images.narrow(0, 24, 8), new { Source = "test" });
         return path;
@@ -89,7 +80,7 @@ public class ExperimentTests
         Assert.Equal(result.Inputs, result.Run.ReadInputs());
         using (var samples = SampleSet.Open(result.Run.SamplesFile))
             Assert.Equal([8L, 1, 8, 8], samples.Info(SampleSet.SamplesKey).Shape);
-        foreach (var file in new[] { "report.json", "report.html", "neighbors.png" })
+        foreach (var file in new[] { "report.json", "report.html", "neighbors.png", "quality.json" })
             Assert.True(File.Exists(Path.Combine(result.Run.Report, file)), file);
 
         // Without --resume an existing run is refused; with it, finished stages are skipped.
@@ -182,6 +173,7 @@ public class ExperimentTests
         Assert.Equal(4, Directory.GetFiles(Path.Combine(runs, "tiny", "samples", "png")).Length);
         Assert.Equal(0, Ambient("memorization", Path.Combine(runs, "tiny"), "--worst", "1"));
         Assert.True(File.Exists(Path.Combine(runs, "tiny", "report", "report.html")));
+        Assert.True(File.Exists(Path.Combine(runs, "tiny", "report", "quality.json")));
         Assert.Contains("\"worst_count\": 1", File.ReadAllText(Path.Combine(runs, "tiny", "report", "report.json")), StringComparison.Ordinal);
         Assert.Equal(1, Ambient("memorization", dir.File("not-a-run")));
         Assert.Equal(1, Ambient("memorization", "--samples", Path.Combine(runs, "tiny", "samples", "samples.safetensors")));

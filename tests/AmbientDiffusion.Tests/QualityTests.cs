@@ -1,4 +1,4 @@
-using AmbientDiffusion.Quality;
+using AmbientDiffusion.Memorization;
 
 namespace AmbientDiffusion.Tests;
 

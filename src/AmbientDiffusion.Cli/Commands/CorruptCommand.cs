@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Corruption;
 using AmbientDiffusion.Data;
 using Spectre.Console;
@@ -46,7 +47,7 @@ internal static class CorruptCommand
             using var prepared = PreparedDataset.Open(result.GetValue(input)!);
             ConsoleProgress.Run("corrupt", report =>
             {
-                DatasetCorruptor.Run(prepared, corruption, result.GetValue(seed), outputPath, new CallbackProgress<CorruptProgress>(q => report(q.Done, q.Total)));
+                DatasetCorruptor.Run(prepared, corruption, result.GetValue(seed), outputPath, new ProgressRelay<CorruptProgress>(q => report(q.Done, q.Total)));
                 return 0;
             });
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outputPath}[/]: {prepared.Count} images, {corruption.Describe()}");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Config;
 using AmbientDiffusion.Experiments;
 using AmbientDiffusion.Memorization;
@@ -25,7 +26,7 @@ internal static class MemorizationCommand
         var queryChunk = new Option<int>("--query-chunk") { Description = "Queries per k-NN block (memory: query chunk x reference chunk floats).", DefaultValueFactory = _ => 1024 };
         var referenceChunk = new Option<int>("--reference-chunk") { Description = "Training images per k-NN block.", DefaultValueFactory = _ => 8192 };
         var worst = new Option<int>("--worst") { Description = "Most memorized samples shown in report.html and neighbors.png.", DefaultValueFactory = _ => 16 };
-        var output = new Option<string?>("--out", "-o") { Description = "Report directory (report.json, report.html, neighbors.png); default <run>/report." };
+        var output = new Option<string?>("--out", "-o") { Description = "Report directory (report.json, report.html, neighbors.png, quality.json); default <run>/report." };
         var command = new Command("memorization", """
             Measure memorization: find the exact nearest training images of generated samples in several feature
             spaces (pixels, flip-invariant pixels, downsampled pixels, mean-centred cosine, optional external features)
@@ -97,7 +98,7 @@ internal static class MemorizationCommand
             }
             options.Settings.Validate();
             var report = ConsoleProgress.Run("memorization", update =>
-                MemorizationAnalyzer.Run(options, new CallbackProgress<MemorizationProgress>(p => update(p.Done, p.Total))));
+                MemorizationAnalyzer.Run(options, new ProgressRelay<MemorizationProgress>(p => update(p.Done, p.Total))));
             var pixels = report.Space("pixels")!.Set(MemorizationAnalyzer.SamplesSet)!;
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{options.OutputDirectory}[/]: {pixels.Queries} samples; pixel d1 median {pixels.D1!.At(50):G4}, d1/d2 < 1/3: {pixels.FracRatioBelowThird:P1}, Carlini: {pixels.FracCarlini:P1}");
             return CommandRunner.Success;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Data;
 using Spectre.Console;
 
@@ -42,7 +43,7 @@ internal static class PrepareCommand
                 result.GetValue(skipBad));
             var outputPath = result.GetValue(output)!;
             var prepared = ConsoleProgress.Run("prepare", report =>
-                DatasetPreparer.Run(imageSource, outputPath, options, new CallbackProgress<PrepareProgress>(p => report(p.Done, p.Total))));
+                DatasetPreparer.Run(imageSource, outputPath, options, new ProgressRelay<PrepareProgress>(p => report(p.Done, p.Total))));
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{prepared.Path}[/]: {prepared.Count} training + {prepared.HeldOut} held-out images, {prepared.Channels}x{prepared.Resolution}x{prepared.Resolution}");
             if (prepared.Skipped.Count > 0)
             {

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Diffusion;
+using AmbientDiffusion.Experiments;
 using AmbientDiffusion.Sampling;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Training;
@@ -47,7 +49,7 @@ internal static class SampleCommand
             ConsoleProgress.Run("sample", report =>
             {
                 sampler.SampleTo(directory, seedList, options, result.GetValue(batch), result.GetValue(grid), result.GetValue(pngs), result.GetValue(seeds),
-                    new CallbackProgress<SamplingProgress>(p => report(p.Done, p.Total)));
+                    new ProgressRelay<SamplingProgress>(p => report(p.Done, p.Total)));
                 return 0;
             });
             AnsiConsole.MarkupLineInterpolated($"samples: [bold]{directory}[/] ({SampleSet.TensorFile}, {SampleSet.NumpyFile}, {SampleSet.GridFile})");
@@ -70,6 +72,6 @@ internal static class SampleCommand
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!;
         var run = Path.GetFileName(folder) == "checkpoints" ? Path.GetDirectoryName(folder)! : folder;
-        return Path.Combine(run, "samples");
+        return new RunDirectory(run).Samples;
     }
 }

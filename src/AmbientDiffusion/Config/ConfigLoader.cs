@@ -11,7 +11,8 @@ namespace AmbientDiffusion.Config;
 /// </summary>
 public static class ConfigLoader
 {
-    private static readonly IDeserializer Deserializer = new DeserializerBuilder()
+    /// <summary>The YAML reader of configs (also parses --set values).</summary>
+    internal static readonly IDeserializer Deserializer = new DeserializerBuilder()
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
         .WithDuplicateKeyChecking()
         .Build();
@@ -137,4 +138,7 @@ public static class ConfigLoader
 
     /// <summary>The config as YAML (the resolved config written into every run directory).</summary>
     public static string ToYaml(ExperimentConfig config) => Serializer.Serialize(config);
+
+    /// <summary>A config section (or any value) as YAML, with the config's key naming.</summary>
+    internal static string ToYaml(object? value) => value is null ? "" : Serializer.Serialize(value);
 }

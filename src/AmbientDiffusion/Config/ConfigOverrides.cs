@@ -1,6 +1,5 @@
 using System.Reflection;
 using YamlDotNet.Core;
-using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
 namespace AmbientDiffusion.Config;
@@ -12,11 +11,6 @@ namespace AmbientDiffusion.Config;
 /// </summary>
 public static class ConfigOverrides
 {
-    private static readonly IDeserializer Values = new DeserializerBuilder()
-        .WithNamingConvention(UnderscoredNamingConvention.Instance)
-        .WithDuplicateKeyChecking()
-        .Build();
-
     /// <summary>Splits <c>key.path=value</c>.</summary>
     public static (string Key, string Value) Parse(string assignment)
     {
@@ -76,7 +70,7 @@ public static class ConfigOverrides
     {
         try
         {
-            return Values.Deserialize(value.Length == 0 ? "''" : value, type);
+            return ConfigLoader.Deserializer.Deserialize(value.Length == 0 ? "''" : value, type);
         }
         catch (YamlException e)
         {

@@ -48,6 +48,7 @@ public sealed class CorruptedDataset : IDisposable
         file.ReadBytes(NoiseSigmaKey, 0, MemoryMarshal.AsBytes(_sigmas.AsSpan()));
         for (var i = 0; i < Count; i++)
             if (!float.IsFinite(_sigmas[i]) || _sigmas[i] < 0) throw Invalid($"noise_sigma[{i}] = {_sigmas[i]} is not a finite level >= 0");
+        MaxNoiseSigma = Count == 0 ? 0 : _sigmas.Max();
     }
 
     private InvalidDataException Invalid(string message) => new($"{_file.Path}: invalid corrupted dataset: {message}");
@@ -92,7 +93,10 @@ public sealed class CorruptedDataset : IDisposable
     public float NoiseSigma(int index) => _sigmas[index];
 
     /// <summary>Whether any image has noise.</summary>
-    public bool HasNoise => _sigmas.Any(s => s > 0);
+    public bool HasNoise => MaxNoiseSigma > 0;
+
+    /// <summary>The largest noise level of any image (0 without noise): where the early-stop sampler stops.</summary>
+    public float MaxNoiseSigma { get; }
 
     /// <summary>Whether any pixel of any image is removed (scans the masks once).</summary>
     public bool HasMissingPixels => _hasMissing ??= ScanMasks();

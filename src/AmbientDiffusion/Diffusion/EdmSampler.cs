@@ -125,7 +125,7 @@ public sealed class EdmSampler
         try
         {
             var masks = Mode.Mask is null ? null : DrawMasks(seeds).to(device);
-            var x = torch.stack(generators.Select(g => torch.randn(shape, ScalarType.Float64, Device.CPU, g)).ToArray()) * _sigmas[0];
+            var x = StandardNormal(generators, shape) * _sigmas[0];
             for (var i = 0; i + 1 < _sigmas.Length; i++)
             {
                 using var scope = torch.NewDisposeScope();
@@ -134,7 +134,7 @@ public sealed class EdmSampler
                     ? Math.Min(Options.Churn / Options.Steps, Math.Sqrt(2) - 1) : 0;
                 var hat = now + gamma * now;
                 var xHat = gamma > 0
-                    ? x + Math.Sqrt(hat * hat - now * now) * Options.ChurnNoise * torch.stack(generators.Select(g => torch.randn(shape, ScalarType.Float64, Device.CPU, g)).ToArray())
+                    ? x + Math.Sqrt(hat * hat - now * now) * Options.ChurnNoise * StandardNormal(generators, shape)
                     : x;
                 var slope = (xHat - Denoise(xHat, hat, masks, device)) / hat;
                 var xNext = xHat + (next - hat) * slope;
@@ -154,6 +154,10 @@ public sealed class EdmSampler
             foreach (var g in generators) g.Dispose();
         }
     }
+
+    /// <summary>One float64 standard normal image per sample, each from its own generator: [B, C, H, W] on the CPU.</summary>
+    private static Tensor StandardNormal(Generator[] generators, long[] shape) =>
+        torch.stack(generators.Select(g => torch.randn(shape, ScalarType.Float64, Device.CPU, g)).ToArray());
 
     private Tensor Denoise(Tensor x, double sigma, Tensor? masks, Device device)
     {

@@ -25,13 +25,13 @@ public sealed class DataCache(string folder)
     {
         if (!string.IsNullOrWhiteSpace(config.Data.Prepared)) return RequireFile(config.Data.Prepared, "data.prepared");
         if (config.Dataset is not { } dataset) return null;
-        var source = ImageSources.Open(dataset.Source, dataset.Format, string.IsNullOrEmpty(dataset.Partition) ? null : dataset.Partition);
-        var options = dataset.ToOptions(source);
-        var stem = Slug(Path.GetFileNameWithoutExtension(dataset.Source.TrimEnd('/', '\\'))) + "-" + options.Resolution.ToString(CultureInfo.InvariantCulture);
-        var path = Path.Combine(Folder, $"{stem}-{Hash(dataset.Source, dataset.Format, dataset.Partition ?? "", options)}.safetensors");
+        // Keyed by the section's settings alone, so a cache hit never opens (or lists) the source.
+        var stem = Slug(Path.GetFileNameWithoutExtension(dataset.Source.TrimEnd('/', '\\'))) + "-" + dataset.Resolution.ToString(CultureInfo.InvariantCulture);
+        var path = Path.Combine(Folder, $"{stem}-{Hash(dataset)}.safetensors");
         if (File.Exists(path)) return path;
+        var source = ImageSources.Open(dataset.Source, dataset.Format, string.IsNullOrEmpty(dataset.Partition) ? null : dataset.Partition);
         Directory.CreateDirectory(Folder);
-        DatasetPreparer.Run(source, path, options, progress is null ? null : new ProgressRelay<PrepareProgress>(p => progress.Report((p.Done, p.Total))), cancel);
+        DatasetPreparer.Run(source, path, dataset.ToOptions(source), progress is null ? null : new ProgressRelay<PrepareProgress>(p => progress.Report((p.Done, p.Total))), cancel);
         return path;
     }
 

@@ -90,12 +90,9 @@ public sealed class ExperimentRunner(string runsRoot)
     {
         if (!config.Memorization.Enabled || inputs.Prepared is null || !File.Exists(run.SamplesFile)) return false;
         if (File.Exists(run.ReportFile) && File.GetLastWriteTimeUtc(run.ReportFile) >= File.GetLastWriteTimeUtc(run.SamplesFile)) return true;
-        progress?.Report(new ExperimentProgress("memorization", 0, 2));
-        // quality.json first: report.json marks the stage finished.
-        Quality.SampleQuality.Measure(run.SamplesFile, inputs.Prepared, config.Memorization.Downsample).Write(run.Report);
-        progress?.Report(new ExperimentProgress("memorization", 1, 2));
+        progress?.Report(new ExperimentProgress("memorization", 0, 1));
         MemorizationAnalyzer.Run(Options(config, run.SamplesFile, inputs.Prepared, run.Report));
-        progress?.Report(new ExperimentProgress("memorization", 2, 2));
+        progress?.Report(new ExperimentProgress("memorization", 1, 1));
         return true;
     }
 
@@ -137,11 +134,9 @@ public sealed class ExperimentRunner(string runsRoot)
             ("model", config.Model, stored.Model), ("loss", config.Loss, stored.Loss),
         ];
         foreach (var (key, now, then) in sections)
-            if (Yaml(now) != Yaml(then))
+            if (ConfigLoader.ToYaml(now) != ConfigLoader.ToYaml(then))
                 throw new ConfigException($"{key} differs from {run.Config}, the config {run.Path} was trained with: resuming would mix two experiments (use another name, or restore the setting)", key);
     }
-
-    private static string Yaml(object? value) => value is null ? "" : new YamlDotNet.Serialization.SerializerBuilder().Build().Serialize(value);
 
     private static IProgress<(int Done, int Total)>? Stage(IProgress<ExperimentProgress>? progress, string stage) =>
         progress is null ? null : new ProgressRelay<(int Done, int Total)>(p => progress.Report(new ExperimentProgress(stage, p.Done, p.Total)));

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using AmbientDiffusion.Config;
+using AmbientDiffusion.Memorization;
 using AmbientDiffusion.Reporting;
 using AmbientDiffusion.Torch.IO;
 
@@ -90,10 +91,11 @@ public static class SweepSummary
         }
         AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.md"), Encoding.UTF8.GetBytes(md.ToString()));
 
-        var chart = Chart(sweep, rows.Select(r => (r.Point, r.Values)).ToList(), Charted, "memorization", "fraction of samples", (0, 1));
+        var series = rows.Select(r => (r.Point, r.Values)).ToList();
+        var chart = Chart(sweep, series, Charted, "memorization", "fraction of samples", (0, 1));
         AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.svg"), Encoding.UTF8.GetBytes(chart.ToSvg()));
         AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.png"), chart.ToPng());
-        var quality = Chart(sweep, rows.Select(r => (r.Point, r.Values)).ToList(), ["fd_pixels"], "quality", "Frechet distance to held-out images", null);
+        var quality = Chart(sweep, series, ["fd_pixels"], "quality", "Frechet distance to held-out images", null);
         AtomicFile.WriteAllBytes(Path.Combine(folder, "quality.svg"), Encoding.UTF8.GetBytes(quality.ToSvg()));
         AtomicFile.WriteAllBytes(Path.Combine(folder, "quality.png"), quality.ToPng());
     }
@@ -137,7 +139,7 @@ public static class SweepSummary
         if (!File.Exists(reportPath)) return null;
         using var json = JsonDocument.Parse(File.ReadAllBytes(reportPath));
         var values = new Dictionary<(string, string), double>();
-        if (Quality.SampleQuality.Read(reportFolder) is { } quality)
+        if (SampleQuality.Read(reportFolder) is { } quality)
         {
             values[("fd_pixels", "samples")] = quality.FdSamples;
             if (quality.FdTrainBaseline is { } floor) values[("fd_pixels", HeldOutSet)] = floor;

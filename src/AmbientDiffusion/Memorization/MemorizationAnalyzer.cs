@@ -19,6 +19,9 @@ public static class MemorizationAnalyzer
     /// <summary>Name of the held-out-to-train baseline.</summary>
     public const string HeldOutBaseline = "heldout_train";
 
+    /// <summary>Side of the pixel space of the quality measure when the downsampled space is switched off.</summary>
+    public const int DefaultQualityDownsample = 16;
+
     /// <summary>Neighbours of each worst sample shown in the report and neighbors.png.</summary>
     public const int ShownNeighbors = 3;
 
@@ -124,6 +127,8 @@ public static class MemorizationAnalyzer
             Worst = WorstSamples(pixelSamples!, FeatureSpaces.Dimension(FeatureSpaceKind.Pixels, train.Images.shape, 0), settings.WorstCount),
         };
         progress?.Report(new MemorizationProgress("writing report", done, total));
+        // quality.json before report.json: a report.json marks the analysis finished.
+        SampleQuality.Measure(samples, train, heldOut, settings.Downsample > 0 ? settings.Downsample : DefaultQualityDownsample).Write(options.OutputDirectory);
         MemorizationReportWriter.Write(report, samples, train, options.OutputDirectory);
         return report;
     }

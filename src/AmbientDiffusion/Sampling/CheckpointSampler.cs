@@ -20,8 +20,10 @@ public sealed record SamplingProgress(int Done, int Total);
 /// </summary>
 public sealed class CheckpointSampler : IDisposable
 {
-    private CheckpointSampler(EdmPreconditioner model, ExperimentConfig config, SamplingMode mode, string path, bool ema)
-        => (Model, Config, Mode, CheckpointPath, UsesEma) = (model, config, mode, path, ema);
+    private readonly Generator _dropout;
+
+    private CheckpointSampler(EdmPreconditioner model, Generator dropout, ExperimentConfig config, SamplingMode mode, string path, bool ema)
+        => (Model, _dropout, Config, Mode, CheckpointPath, UsesEma) = (model, dropout, config, mode, path, ema);
 
     /// <summary>The denoiser, in eval mode, on its device.</summary>
     public EdmPreconditioner Model { get; }
@@ -57,7 +59,7 @@ public sealed class CheckpointSampler : IDisposable
             Checkpoint.LoadWeights(file, model, ema);
             model.eval();
             model.to(device);
-            return new CheckpointSampler(model, config, mode, checkpointPath, ema) { _dropout = dropout };
+            return new CheckpointSampler(model, dropout, config, mode, checkpointPath, ema);
         }
         catch
         {
@@ -136,8 +138,6 @@ public sealed class CheckpointSampler : IDisposable
     public void Dispose()
     {
         Model.Dispose();
-        _dropout?.Dispose();
+        _dropout.Dispose();
     }
-
-    private Generator? _dropout;
 }

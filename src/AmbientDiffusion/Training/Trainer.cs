@@ -243,7 +243,7 @@ public sealed class Trainer : IDisposable
             ["data"] = _data.Path,
             ["data_corruption"] = _data.Metadata.TryGetValue("corruption", out var corruption) ? corruption : "",
             ["data_corruption_spec"] = _data.Metadata.TryGetValue("corruption_spec", out var spec) ? spec : "",
-            ["data_noise_sigma_max"] = Enumerable.Range(0, _data.Count).Max(_data.NoiseSigma).ToString("R", CultureInfo.InvariantCulture),
+            ["data_noise_sigma_max"] = _data.MaxNoiseSigma.ToString("R", CultureInfo.InvariantCulture),
             ["image_channels"] = Model.Network.ImageChannels.ToString(CultureInfo.InvariantCulture),
             ["mask_channels"] = Model.Network.MaskChannels.ToString(CultureInfo.InvariantCulture),
             ["resolution"] = Model.Network.Resolution.ToString(CultureInfo.InvariantCulture),

@@ -1,9 +1,8 @@
 using System.Text.Json;
-using AmbientDiffusion.Memorization;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.IO;
 
-namespace AmbientDiffusion.Quality;
+namespace AmbientDiffusion.Memorization;
 
 /// <summary>The quality measure of a sample set: pixel-space Fréchet distances (not FID: no pretrained network can be
 /// downloaded here; samples.npz is there for FID tools).</summary>
@@ -28,18 +27,25 @@ public sealed record SampleQuality(int Downsample, string Reference, int Samples
     public static SampleQuality Measure(string samplesPath, string preparedPath, int downsample)
     {
         using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
         var samples = MemorizationInputs.ReadImages(samplesPath, "samples");
         var (train, heldOut) = MemorizationInputs.ReadTraining(preparedPath);
         MemorizationInputs.CheckCompatible(samples, train);
+        return Measure(samples, train, heldOut, downsample);
+    }
+
+    /// <summary>The same for image sets already read (the analyzer's): the samples against <paramref name="heldOut"/>
+    /// when given, <paramref name="train"/> otherwise, with train-vs-held-out as the floor.</summary>
+    public static SampleQuality Measure(ImageSet samples, ImageSet train, ImageSet? heldOut, int downsample)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
         var side = (int)Math.Min(downsample, samples.ImageShape.H);
         Tensor Features(ImageSet set) => FeatureSpaces.Compute(FeatureSpaceKind.Downsampled, set.Images, Device.CPU, side);
         var reference = heldOut ?? train;
-        var sampleFeatures = Features(samples);
         var referenceFeatures = Features(reference);
-        var fd = FrechetDistance.Compute(sampleFeatures, referenceFeatures);
-        double? baseline = heldOut is null ? null : FrechetDistance.Compute(Features(train), referenceFeatures);
-        return new SampleQuality(side, heldOut is null ? "train" : "heldout", samples.Count, reference.Count, fd, baseline);
+        var fd = FrechetDistance.Compute(Features(samples), referenceFeatures);
+        double? floor = heldOut is null ? null : FrechetDistance.Compute(Features(train), referenceFeatures);
+        return new SampleQuality(side, heldOut is null ? "train" : "heldout", samples.Count, reference.Count, fd, floor);
     }
 
     /// <summary>Writes quality.json into <paramref name="folder"/>.</summary>
