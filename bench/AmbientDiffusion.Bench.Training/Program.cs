@@ -3,7 +3,7 @@
 // can be compared as ratios; the data cases time `prepare` and `corrupt` on 178x218 JPEGs generated here.
 //
 //   OPENBLAS_NUM_THREADS=1 dotnet bench/AmbientDiffusion.Bench.Training/bin/Release/net10.0/AmbientDiffusion.Bench.Training.dll \
-//       --threads 2 --only small_ungated,small_gated,celeba64_ungated,celeba64_gated,data --out results.json
+//       --threads 2 --only small_ungated,small_gated,celeba64_ungated,celeba64_gated,data [--bf16] --out results.json
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -18,6 +18,7 @@ using AmbientDiffusion.Torch.Imaging;
 var threads = 2;
 string? only = null, output = null;
 int? samplesOverride = null;
+var bf16 = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -26,7 +27,8 @@ for (var i = 0; i < args.Length; i++)
         case "--only": only = args[++i]; break;
         case "--out": output = args[++i]; break;
         case "--samples": samplesOverride = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-        default: throw new ArgumentException($"unknown option {args[i]}: expected --threads N, --only a,b, --samples N, --out FILE");
+        case "--bf16": bf16 = true; break;
+        default: throw new ArgumentException($"unknown option {args[i]}: expected --threads N, --only a,b, --samples N, --bf16, --out FILE");
     }
 }
 torch.set_num_threads(threads);
@@ -44,7 +46,7 @@ foreach (var c in cases.Where(c => wanted.Contains(c.name)))
     var options = c.paper
         ? new UNetOptions(64, 3, 1, 128, [1, 2, 2, 2], 4, [16], 0.1, c.gated)
         : new UNetOptions(32, 1, 1, 32, [1, 2, 2], 1, [16], 0.1, c.gated);
-    results[c.name] = StepBench.Run(options, c.batch, c.warmup, samplesOverride ?? c.samples);
+    results[c.name] = StepBench.Run(options, c.batch, c.warmup, samplesOverride ?? c.samples, bf16);
     Console.Error.WriteLine($"{c.name}: median {results[c.name]!["median_us"]!.GetValue<double>() / 1e3:F1} ms");
 }
 if (wanted.Contains("data")) results["data"] = DataBench.Run(count: 512);
@@ -57,6 +59,7 @@ var report = new JsonObject
     ["blas"] = torch.blas,
     ["loadavg_at_end"] = File.ReadAllText("/proc/loadavg").Trim(),
     ["step"] = "ambient loss fwd + bwd + clip_grad_norm_(1.0) + Adam(2e-4) + zero_grad",
+    ["bf16_autocast"] = bf16,
     ["benchmarks"] = results,
 };
 var text = report.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
@@ -65,10 +68,11 @@ if (output is not null) File.WriteAllText(output, text);
 return 0;
 
 /// <summary>One ambient training step of the DDPM++ U-Net, as step_bench.py: fixed y and A (keep 0.5), σ, B and noise
-/// drawn each step from one generator, Adam 2e-4 on flat buffers, gradient clipping at 1, dropout active.</summary>
+/// drawn each step from one generator, Adam 2e-4 on flat buffers, gradient clipping at 1, dropout active; with --bf16 the
+/// forward pass and the loss run under CPU bf16 autocast, as step_bench.py --bf16.</summary>
 internal static class StepBench
 {
-    public static JsonObject Run(UNetOptions options, int batch, int warmup, int samples)
+    public static JsonObject Run(UNetOptions options, int batch, int warmup, int samples, bool bf16)
     {
         using var init = new Generator(0);
         using var dropout = new Generator(2);
@@ -87,7 +91,9 @@ internal static class StepBench
         double Step()
         {
             using var scope = torch.NewDisposeScope();
-            var value = DiffusionLoss.Reduce(loss.Compute(model, corrupted, draws), LossReduction.SumPixelsMeanBatch);
+            Tensor value;
+            using (bf16 ? torch.autocast(DeviceType.CPU) : (IDisposable?)null)
+                value = DiffusionLoss.Reduce(loss.Compute(model, corrupted, draws), LossReduction.SumPixelsMeanBatch);
             value.backward();
             flat.clip_grad_norm_(1.0);
             adam.step();

@@ -71,6 +71,52 @@ public static partial class torch
         public void Dispose() => NativeMethods.ad_set_grad_enabled(_previous ? 1 : 0);
     }
 
+    /// <summary>Runs operations of this thread on <paramref name="device"/> in <paramref name="dtype"/> where autocast
+    /// deems it safe (convolutions and matrix products), until the returned guard is disposed; as Python's
+    /// torch.autocast(device_type). The CPU takes bfloat16 only, CUDA bfloat16 or float16. Parameters and gradients
+    /// stay float32.</summary>
+    public static AutocastGuard autocast(DeviceType device, ScalarType dtype = ScalarType.BFloat16) => new(device, dtype);
+
+    /// <summary>Restores the previous autocast state of its device type when disposed.</summary>
+    public readonly struct AutocastGuard : IDisposable
+    {
+        private readonly bool _previous;
+        private readonly DeviceType _device;
+        private readonly ScalarType _dtype;
+
+        internal AutocastGuard(DeviceType device, ScalarType dtype)
+        {
+            (_device, _dtype) = (device, dtype);
+            _previous = NativeMethods.Check(NativeMethods.ad_set_autocast((int)device, 1, (int)dtype), "autocast") == 1;
+        }
+
+        /// <inheritdoc />
+        public void Dispose() => NativeMethods.ad_set_autocast((int)_device, _previous ? 1 : 0, (int)_dtype);
+    }
+
+    /// <summary>CPU queries.</summary>
+    public static class cpu
+    {
+        /// <summary>Whether the CPU computes bfloat16 natively (AVX512-BF16 or AMX-BF16, from /proc/cpuinfo), the
+        /// condition for bf16 autocast to speed oneDNN's convolutions up rather than emulate them.</summary>
+        public static bool has_native_bf16()
+        {
+            try
+            {
+                foreach (var line in File.ReadLines("/proc/cpuinfo"))
+                    if (line.StartsWith("flags", StringComparison.Ordinal))
+                        return line.Split(' ', ':', '\t').Any(flag => flag is "avx512_bf16" or "amx_bf16");
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+            return false;
+        }
+    }
+
     /// <summary>CUDA queries.</summary>
     public static class cuda
     {
@@ -85,23 +131,7 @@ public static partial class torch
 
         /// <summary>Runs CUDA operations of this thread in <paramref name="dtype"/> (bfloat16 or float16) where autocast
         /// deems it safe, until the returned guard is disposed. Parameters and gradients stay float32.</summary>
-        public static AutocastGuard autocast(ScalarType dtype = ScalarType.BFloat16) => new(dtype);
-
-        /// <summary>Restores the previous autocast state when disposed.</summary>
-        public readonly struct AutocastGuard : IDisposable
-        {
-            private readonly bool _previous;
-            private readonly ScalarType _dtype;
-
-            internal AutocastGuard(ScalarType dtype)
-            {
-                _dtype = dtype;
-                _previous = NativeMethods.Check(NativeMethods.ad_set_autocast_cuda(1, (int)dtype), "autocast") == 1;
-            }
-
-            /// <inheritdoc />
-            public void Dispose() => NativeMethods.ad_set_autocast_cuda(_previous ? 1 : 0, (int)_dtype);
-        }
+        public static AutocastGuard autocast(ScalarType dtype = ScalarType.BFloat16) => torch.autocast(DeviceType.CUDA, dtype);
 
         /// <summary>Allows TF32 tensor cores for float32 matrix products and convolutions.</summary>
         public static void allow_tf32(bool allow) => NativeMethods.Check(NativeMethods.ad_set_allow_tf32(allow ? 1 : 0), "allow_tf32");

@@ -6,7 +6,7 @@ namespace AmbientDiffusion.Tests;
 
 /// <summary>The U-Net and EDM preconditioning against the PyTorch implementation in bench/pytorch/ambient
 /// (Fixtures/make_unet_reference.py): same parameter names and shapes, same outputs for the same weights.</summary>
-public class ModelReferenceTests
+public class ModelReferenceTests(Xunit.Abstractions.ITestOutputHelper output_)
 {
     private static readonly string Fixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "unet_reference.safetensors");
 
@@ -32,6 +32,32 @@ public class ModelReferenceTests
         var expected = file.GetTensor(prefix + "out");
         var relative = ((output - expected).norm() / expected.norm()).item<double>();
         Assert.True(relative < 1e-5, $"relative error {relative:E2}");
+    }
+
+    [Theory]
+    [InlineData("ungated", false)]
+    [InlineData("gated", true)]
+    public void Denoiser_under_cpu_bf16_autocast_matches_the_reference_within_bf16_precision(string variant, bool gated)
+    {
+        // Convolutions and matrix products run in bf16 (8 significant bits), group norms in their input's dtype, and
+        // the attention softmax and the preconditioning in float32: the result must stay close to the float32 one.
+        using var file = SafeTensors.Open(Fixture);
+        using var scope = torch.NewDisposeScope();
+        using var init = new Generator(0);
+        using var dropout = new Generator(1);
+        using var denoiser = new EdmPreconditioner(new DdpmUNet(new UNetOptions(16, 1, 1, 8, [1, 2], 1, [8], 0, gated), init, dropout), perPixelHidden: false);
+        var prefix = variant + "/";
+        denoiser.load_state_dict(file.Keys.Where(k => k.StartsWith(prefix + "model.", StringComparison.Ordinal)).ToDictionary(k => k[prefix.Length..], k => file.GetTensor(k)));
+        denoiser.eval();
+        using var noGrad = torch.no_grad();
+        Tensor output;
+        using (torch.autocast(DeviceType.CPU))
+            output = denoiser.forward(file.GetTensor(prefix + "x"), file.GetTensor(prefix + "sigma"), file.GetTensor(prefix + "mask"));
+        Assert.Equal(ScalarType.Float32, output.dtype);
+        var expected = file.GetTensor(prefix + "out");
+        var relative = ((output - expected).norm() / expected.norm()).item<double>();
+        output_.WriteLine($"{variant}: relative error under bf16 autocast {relative:E2}");
+        Assert.InRange(relative, 1e-5, 2e-2); // above float32 agreement (it did run in bf16), within bf16's precision
     }
 
     [Fact]

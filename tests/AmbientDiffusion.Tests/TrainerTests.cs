@@ -10,11 +10,11 @@ namespace AmbientDiffusion.Tests;
 [Collection("memory")]
 public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static ExperimentConfig Config(string data, string kind = "ambient", int batch = 8) => new()
+    private static ExperimentConfig Config(string data, string kind = "ambient", int batch = 8, bool bf16 = false) => new()
     {
         Name = "test",
         Seed = 3,
-        Device = new DeviceSection { Type = "cpu" },
+        Device = new DeviceSection { Type = "cpu", Bf16 = bf16 },
         Data = new DataSection { Corrupted = data },
         Model = new ModelSection { ModelChannels = 16, ChannelMult = [1, 2], NumBlocks = 1, AttnResolutions = [4], Dropout = 0.1 },
         Loss = new LossSection { Kind = kind, Delta = 0.1 },
@@ -63,11 +63,14 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(Train(original, "a"), Train(tampered, "b"));
     }
 
-    [Fact]
-    public void Resuming_from_a_checkpoint_equals_training_straight_through()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // CPU bf16 autocast is as deterministic as float32
+    public void Resuming_from_a_checkpoint_equals_training_straight_through(bool bf16)
     {
         using var dir = new TempDir();
         var data = MaskedData(dir);
+        ExperimentConfig Config(string path) => TrainerTests.Config(path, bf16: bf16);
         const int n = 6;
         float[] straight, straightEma;
         using (var trainer = Trainer.Start(Config(data), Path.Combine(dir.Path, "straight")))
@@ -90,8 +93,10 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(straightEma, resumed.FlatEmaWeights!.data<float>());
     }
 
-    [Fact]
-    public void Loss_falls_at_least_fivefold_when_overfitting_eight_images()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // bf16 autocast on the CPU learns as well
+    public void Loss_falls_at_least_fivefold_when_overfitting_eight_images(bool bf16)
     {
         using var dir = new TempDir();
         // Eight clean, structured images (random 2x2 fields blown up to 8x8), a mask that removes nothing, and the
@@ -110,7 +115,7 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         var data = dir.File("eight-clean.safetensors");
         using (var source = AmbientDiffusion.Data.PreparedDataset.Open(prepared))
             DatasetCorruptor.Run(source, new PixelMask(0), 0, data);
-        var config = Config(data, "edm", batch: 8);
+        var config = Config(data, "edm", batch: 8, bf16: bf16);
         config.Model.Dropout = 0;
         config.Data.Flip = false;
         config.Training.Lr = 3e-3;

@@ -127,8 +127,16 @@ class Conv2d(nn.Module):
         return F.conv2d(x, self.weight, self.bias, padding=pad)
 
 
+class GroupNorm(nn.GroupNorm):
+    """Normalises in the input's dtype, as EDM does (under CPU bf16 autocast the input arrives in bf16 and
+    libtorch 1.13's CPU group_norm takes no float32 affine parameters with it). A no-op cast in float32."""
+
+    def forward(self, x):
+        return F.group_norm(x, self.num_groups, self.weight.to(x.dtype), self.bias.to(x.dtype), self.eps)
+
+
 def group_norm(channels: int, eps: float) -> nn.GroupNorm:
-    return nn.GroupNorm(num_groups=min(32, channels // 4), num_channels=channels, eps=eps)
+    return GroupNorm(num_groups=min(32, channels // 4), num_channels=channels, eps=eps)
 
 
 class UNetBlock(nn.Module):
@@ -175,7 +183,7 @@ class UNetBlock(nn.Module):
             qkv = self.qkv(self.norm2(x)).reshape(n * hd, c // hd, 3, h * w)
             q, k, v = qkv.unbind(2)                                   # each [n*hd, c/hd, hw]
             k = k / math.sqrt(c // hd)
-            att = torch.bmm(q.transpose(1, 2), k).softmax(dim=2)     # [n*hd, hw(q), hw(k)]
+            att = torch.bmm(q.transpose(1, 2), k).float().softmax(dim=2).to(v.dtype)  # [n*hd, hw(q), hw(k)], softmax in fp32
             a = torch.bmm(v, att.transpose(1, 2))                     # [n*hd, c/hd, hw(q)]
             x = (self.proj(a.reshape(n, c, h, w)) + x) * self.skip_scale
         return x

@@ -46,7 +46,7 @@ CASES = {
 }
 
 
-def make_step(cfg, batch, delta=0.1, lr=2e-4, clip=1.0):
+def make_step(cfg, batch, delta=0.1, lr=2e-4, clip=1.0, bf16=False):
     torch.manual_seed(0)
     net = au.EDMPrecond(cfg).train()
     opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
@@ -56,7 +56,8 @@ def make_step(cfg, batch, delta=0.1, lr=2e-4, clip=1.0):
     gen = torch.Generator().manual_seed(1)
 
     def step():
-        loss = au.reduce_loss(au.ambient_loss(net, y, A, delta=delta, generator=gen))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = au.reduce_loss(au.ambient_loss(net, y, A, delta=delta, generator=gen))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
         opt.step()
@@ -110,6 +111,7 @@ def main():
     ap.add_argument("--only", default=None, help="comma-separated subset of " + ",".join(CASES))
     ap.add_argument("--samples", type=int, default=None, help="override the timed samples of every case")
     ap.add_argument("--out", default=None, help="also write the JSON here")
+    ap.add_argument("--bf16", action="store_true", help="forward and loss under CPU bf16 autocast")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     names = args.only.split(",") if args.only else list(CASES)
@@ -119,7 +121,7 @@ def main():
     for name in names:
         mk, gated, batch, warmup, samples = CASES[name]
         cfg = mk(gated)
-        net, step = make_step(cfg, batch)
+        net, step = make_step(cfg, batch, bf16=args.bf16)
         r = bench(step, warmup, args.samples or samples)
         r["batch"] = batch
         r["param_count"] = au.count_params(net)
@@ -141,6 +143,7 @@ def main():
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "step": "ambient loss fwd + bwd + clip_grad_norm_(1.0) + Adam(2e-4) + zero_grad(set_to_none=False)",
+        "bf16_autocast": args.bf16,
         "loadavg_at_start": load_start,
         "loadavg_at_end": list(os.getloadavg()),
         "cpu_pressure_at_start": pressure_start,

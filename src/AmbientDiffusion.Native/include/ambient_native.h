@@ -38,9 +38,9 @@ AD_API int32_t ad_cuda_is_available(void);
 AD_API int32_t ad_cuda_device_count(void);
 AD_API int32_t ad_cuda_synchronize(int32_t device_index);
 AD_API int32_t ad_set_allow_tf32(int32_t allow);
-/* CUDA autocast on this thread: enabled with the given lower-precision dtype (bfloat16 or float16). Returns the
-   previous enabled state (0/1), or -1 on failure. Disabling also clears autocast's cast cache. */
-AD_API int32_t ad_set_autocast_cuda(int32_t enabled, int32_t dtype);
+/* Autocast on this thread for a device type (cpu 0: bfloat16; cuda 1: bfloat16 or float16). Returns the previous
+   enabled state (0/1), or -1 on failure. Disabling also clears autocast's cast cache. */
+AD_API int32_t ad_set_autocast(int32_t device_type, int32_t enabled, int32_t dtype);
 AD_API int32_t ad_get_num_threads(void);
 AD_API int32_t ad_set_num_threads(int32_t threads);
 AD_API int64_t ad_live_tensors(void);
@@ -153,8 +153,12 @@ AD_API ad_tensor ad_group_norm(ad_tensor x, int64_t groups, ad_tensor weight, ad
 AD_API ad_tensor ad_layer_norm(ad_tensor x, const int64_t* shape, int32_t ndim, ad_tensor weight, ad_tensor bias,
                                double eps);
 AD_API ad_tensor ad_softmax(ad_tensor x, int64_t dim, int32_t log);
-/* Inverted dropout; the mask is drawn from gen (NULL: the default generator). */
+/* Inverted dropout; one key per call is drawn from gen (NULL: the default CPU generator) and the keep mask is a
+   counter-based hash of (key, element index), identical on every device and thread count. */
 AD_API ad_tensor ad_dropout(ad_tensor x, double p, int32_t train, ad_generator gen);
+/* The float keep mask (0 or 1/(1-p)) that ad_dropout uses for a given key, computed by the CPU loop or, with
+   tensor_ops != 0, by the tensor-operation form that runs on other devices; for tests. */
+AD_API ad_tensor ad_dropout_mask(int64_t numel, double p, uint64_t key, int32_t tensor_ops);
 AD_API ad_tensor ad_upsample_nearest2d(ad_tensor x, int64_t out_h, int64_t out_w);
 AD_API ad_tensor ad_avg_pool2d(ad_tensor x, const int64_t* kernel, const int64_t* stride, const int64_t* padding);
 /* reduction: 0 none, 1 mean, 2 sum. */

@@ -39,19 +39,6 @@ AD_API ad_tensor ad_softmax(ad_tensor x, int64_t dim, int32_t log) {
     AD_GUARD(nullptr, return ad::wrap(log != 0 ? at::log_softmax(ad::get(x), dim) : at::softmax(ad::get(x), dim));)
 }
 
-AD_API ad_tensor ad_dropout(ad_tensor x, double p, int32_t train, ad_generator gen) {
-    AD_GUARD(nullptr, const auto& input = ad::get(x);
-             if (p < 0.0 || p > 1.0) throw std::invalid_argument("dropout probability must lie in [0, 1]");
-             if (train == 0 || p == 0.0) return ad::wrap(input);
-             if (p == 1.0) return ad::wrap(input * 0.0);
-             // The keep mask is drawn on the CPU from an explicit generator, so training is reproducible and
-             // resumable; libtorch's own dropout would read the global generator of the device.
-             auto keep = at::empty(input.sizes(), at::TensorOptions().dtype(at::kFloat));
-             keep.bernoulli_(1.0 - p, gen == nullptr ? at::detail::getDefaultCPUGenerator() : ad::gen(gen));
-             keep = keep.to(input.device(), input.scalar_type()).div_(1.0 - p);
-             return ad::wrap(input * keep);)
-}
-
 AD_API ad_tensor ad_upsample_nearest2d(ad_tensor x, int64_t out_h, int64_t out_w) {
     AD_GUARD(nullptr, const std::vector<int64_t> size{out_h, out_w};
              return ad::wrap(at::upsample_nearest2d(ad::get(x), size));)

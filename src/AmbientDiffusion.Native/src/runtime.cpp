@@ -135,12 +135,40 @@ AD_API int32_t ad_set_allow_tf32(int32_t allow) {
              at::globalContext().setAllowTF32CuDNN(allow != 0); return 0;)
 }
 
-AD_API int32_t ad_set_autocast_cuda(int32_t enabled, int32_t dtype) {
-    AD_GUARD(-1, const auto type = ad::scalar_type(dtype);
-             if (type != at::kBFloat16 && type != at::kHalf)
-                 throw std::invalid_argument("autocast dtype must be bfloat16 or float16");
-             const bool previous = at::autocast::is_enabled(); at::autocast::set_autocast_gpu_dtype(type);
-             at::autocast::set_enabled(enabled != 0); if (enabled == 0) at::autocast::clear_cache();
+// libtorch 2.4 replaced the per-device autocast setters by ones taking the device type; 1.13 has only the former.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define AD_AUTOCAST_BY_DEVICE_TYPE 1
+#endif
+
+AD_API int32_t ad_set_autocast(int32_t device_type, int32_t enabled, int32_t dtype) {
+    AD_GUARD(-1, const auto type = ad::scalar_type(dtype); bool previous = false;
+             if (device_type == static_cast<int32_t>(at::kCUDA)) {
+                 if (type != at::kBFloat16 && type != at::kHalf)
+                     throw std::invalid_argument("CUDA autocast dtype must be bfloat16 or float16");
+#ifdef AD_AUTOCAST_BY_DEVICE_TYPE
+                 previous = at::autocast::is_autocast_enabled(at::kCUDA);
+                 at::autocast::set_autocast_dtype(at::kCUDA, type);
+                 at::autocast::set_autocast_enabled(at::kCUDA, enabled != 0);
+#else
+                 previous = at::autocast::is_enabled(); at::autocast::set_autocast_gpu_dtype(type);
+                 at::autocast::set_enabled(enabled != 0);
+#endif
+             } else if (device_type == static_cast<int32_t>(at::kCPU)) {
+                 // libtorch 1.13's CPU autocast knows bfloat16 only.
+                 if (type != at::kBFloat16) throw std::invalid_argument("CPU autocast dtype must be bfloat16");
+#ifdef AD_AUTOCAST_BY_DEVICE_TYPE
+                 previous = at::autocast::is_autocast_enabled(at::kCPU);
+                 at::autocast::set_autocast_dtype(at::kCPU, type);
+                 at::autocast::set_autocast_enabled(at::kCPU, enabled != 0);
+#else
+                 previous = at::autocast::is_cpu_enabled(); at::autocast::set_autocast_cpu_dtype(type);
+                 at::autocast::set_cpu_enabled(enabled != 0);
+#endif
+             } else {
+                 throw std::invalid_argument("autocast supports the cpu and cuda device types only");
+             }
+             // Cached low-precision copies of the weights would go stale after the optimizer updates them in place.
+             if (enabled == 0) at::autocast::clear_cache();
              return previous ? 1 : 0;)
 }
 

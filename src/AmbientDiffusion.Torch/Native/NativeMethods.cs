@@ -30,7 +30,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int ad_cuda_device_count();
     [LibraryImport(Library)] internal static partial int ad_cuda_synchronize(int deviceIndex);
     [LibraryImport(Library)] internal static partial int ad_set_allow_tf32(int allow);
-    [LibraryImport(Library)] internal static partial int ad_set_autocast_cuda(int enabled, int dtype);
+    [LibraryImport(Library)] internal static partial int ad_set_autocast(int deviceType, int enabled, int dtype);
     [LibraryImport(Library)] internal static partial int ad_get_num_threads();
     [LibraryImport(Library)] internal static partial int ad_set_num_threads(int threads);
     [LibraryImport(Library)] internal static partial long ad_live_tensors();
@@ -126,6 +126,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial IntPtr ad_layer_norm(IntPtr x, long* shape, int ndim, IntPtr weight, IntPtr bias, double eps);
     [LibraryImport(Library)] internal static partial IntPtr ad_softmax(IntPtr x, long dim, int log);
     [LibraryImport(Library)] internal static partial IntPtr ad_dropout(IntPtr x, double p, int train, IntPtr generator);
+    [LibraryImport(Library)] internal static partial IntPtr ad_dropout_mask(long numel, double p, ulong key, int tensorOps);
     [LibraryImport(Library)] internal static partial IntPtr ad_upsample_nearest2d(IntPtr x, long outH, long outW);
     [LibraryImport(Library)] internal static partial IntPtr ad_avg_pool2d(IntPtr x, long* kernel, long* stride, long* padding);
     [LibraryImport(Library)] internal static partial IntPtr ad_mse_loss(IntPtr a, IntPtr b, int reduction);

@@ -66,9 +66,16 @@ public static partial class torch
             public static Tensor relu(Tensor x) => x.relu();
 
             /// <summary>Inverted dropout: zeroes elements with probability p while training and scales the rest by 1/(1-p).
-            /// The mask comes from <paramref name="generator"/> (null: the default generator), which is not touched in eval mode.</summary>
+            /// Each call draws one 64-bit key from <paramref name="generator"/> (null: the default generator), which is not
+            /// touched in eval mode; the mask is a counter-based hash of the key and the element index, so it is the same on
+            /// every device and thread count (it is not the stream PyTorch's bernoulli_ would draw).</summary>
             public static Tensor dropout(Tensor x, double p = 0.5, bool training = true, Generator? generator = null) =>
                 Tensor.FromNative(NativeMethods.ad_dropout(x.Handle, p, training ? 1 : 0, training && p > 0 ? generator?.Handle ?? IntPtr.Zero : IntPtr.Zero), "dropout");
+
+            /// <summary>The flat float keep mask (0 or 1/(1-p)) that dropout applies for a given key: from the CPU loop or, with
+            /// <paramref name="tensorOps"/>, from the tensor-operation form used on other devices. For tests.</summary>
+            internal static Tensor dropout_mask(long numel, double p, ulong key, bool tensorOps) =>
+                Tensor.FromNative(NativeMethods.ad_dropout_mask(numel, p, key, tensorOps ? 1 : 0), "dropout_mask");
 
             /// <summary>Nearest-neighbour resize of x [N, C, H, W] to [outH, outW].</summary>
             public static Tensor upsample_nearest2d(Tensor x, long outH, long outW) =>

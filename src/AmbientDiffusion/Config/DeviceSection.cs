@@ -9,7 +9,8 @@ public sealed class DeviceSection
     /// <summary>Intra-op threads on the CPU (0: one per core).</summary>
     public int Threads { get; set; }
 
-    /// <summary>bf16 autocast on CUDA (ignored on the CPU).</summary>
+    /// <summary>bf16 autocast for the forward pass and the loss, on CUDA and on the CPU (where it pays off only on
+    /// CPUs with native bf16: AVX512-BF16 or AMX).</summary>
     public bool Bf16 { get; set; }
 
     /// <summary>TF32 matrix products on CUDA.</summary>

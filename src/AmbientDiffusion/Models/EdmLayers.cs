@@ -90,5 +90,12 @@ internal sealed class EdmGroupNorm : torch.nn.Module
 
     public torch.nn.Parameter bias { get; }
 
-    public Tensor forward(Tensor x) => group_norm(x, _groups, weight, bias, _eps);
+    /// <summary>Normalises in x's dtype, as EDM does: under bf16 autocast, x arrives in bf16 from a convolution, and
+    /// libtorch's CPU group_norm accepts no float32 affine parameters with a bf16 input.</summary>
+    public Tensor forward(Tensor x)
+    {
+        if (x.dtype == weight.dtype) return group_norm(x, _groups, weight, bias, _eps);
+        using var scope = torch.NewDisposeScope();
+        return scope.MoveToOuter(group_norm(x, _groups, weight.to(x.dtype), bias.to(x.dtype), _eps));
+    }
 }

@@ -61,7 +61,9 @@ internal sealed class UNetBlock : torch.nn.Module
             // EDM's layout: the 3C qkv channels are (channel, q|k|v) interleaved.
             var parts = qkv.forward(norm2!.forward(h)).reshape(b, c, 3, height * width);
             var (q, k, v) = (parts.select(2, 0), parts.select(2, 1), parts.select(2, 2));
-            var weights = softmax(torch.matmul(q.transpose(1, 2), k).mul_(1.0 / Math.Sqrt(c)), 2);
+            // The softmax runs in float32 even under bf16 autocast (a no-op cast otherwise), as in EDM's attention.
+            var logits = torch.matmul(q.transpose(1, 2), k).to(ScalarType.Float32).mul_(1.0 / Math.Sqrt(c));
+            var weights = softmax(logits, 2).to(v.dtype);
             var attended = torch.matmul(v, weights.transpose(1, 2)).reshape(b, c, height, width);
             h = proj!.forward(attended).add_(h).mul_(SkipScale);
         }

@@ -124,8 +124,8 @@ public sealed class Trainer : IDisposable
     /// <summary>The EMA weights, flattened, or null without an EMA.</summary>
     public Tensor? FlatEmaWeights => _ema?.shadow;
 
-    /// <summary>Whether steps run under CUDA bf16 autocast (training.bf16 on a CUDA device; the CPU path never does).</summary>
-    public bool UseBf16 => _config.Device.Bf16 && Device.Type == DeviceType.CUDA;
+    /// <summary>Whether steps run under bf16 autocast (device.bf16), on the CPU as on CUDA.</summary>
+    public bool UseBf16 => _config.Device.Bf16;
 
     /// <summary>The images of one optimizer step.</summary>
     public int ImagesPerStep => _config.Training.BatchSize * _config.Training.Accumulation;
@@ -141,7 +141,7 @@ public sealed class Trainer : IDisposable
             var batch = _loader.Next(Device);
             Tensor loss;
             // bf16 autocast covers the forward pass and the loss; backward runs in the dtypes autocast recorded.
-            using (UseBf16 ? torch.cuda.autocast(ScalarType.BFloat16) : (IDisposable?)null)
+            using (UseBf16 ? torch.autocast(Device.Type, ScalarType.BFloat16) : (IDisposable?)null)
                 loss = DiffusionLoss.Reduce(_loss.Compute(Model, batch, _trainRandom), _reduction).to(ScalarType.Float32) / rounds;
             loss.backward();
             lossSum += loss.item<double>();
