@@ -19,6 +19,9 @@ var threads = 2;
 string? only = null, output = null;
 int? samplesOverride = null;
 var bf16 = false;
+var device = Device.CPU;
+int? batchOverride = null;
+double? peakTflops = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -28,7 +31,10 @@ for (var i = 0; i < args.Length; i++)
         case "--out": output = args[++i]; break;
         case "--samples": samplesOverride = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--bf16": bf16 = true; break;
-        default: throw new ArgumentException($"unknown option {args[i]}: expected --threads N, --only a,b, --samples N, --bf16, --out FILE");
+        case "--device": device = Device.Parse(args[++i]); break;
+        case "--batch": batchOverride = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--peak-tflops": peakTflops = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        default: throw new ArgumentException($"unknown option {args[i]}: expected --threads N, --only a,b, --samples N, --bf16, --device cpu|cuda, --batch N, --peak-tflops X, --out FILE");
     }
 }
 torch.set_num_threads(threads);
@@ -46,7 +52,7 @@ foreach (var c in cases.Where(c => wanted.Contains(c.name)))
     var options = c.paper
         ? new UNetOptions(64, 3, 1, 128, [1, 2, 2, 2], 4, [16], 0.1, c.gated)
         : new UNetOptions(32, 1, 1, 32, [1, 2, 2], 1, [16], 0.1, c.gated);
-    results[c.name] = StepBench.Run(options, c.batch, c.warmup, samplesOverride ?? c.samples, bf16);
+    results[c.name] = StepBench.Run(options, batchOverride ?? c.batch, c.warmup, samplesOverride ?? c.samples, bf16, device, peakTflops);
     Console.Error.WriteLine($"{c.name}: median {results[c.name]!["median_us"]!.GetValue<double>() / 1e3:F1} ms");
 }
 if (wanted.Contains("data")) results["data"] = DataBench.Run(count: 512);
@@ -60,6 +66,7 @@ var report = new JsonObject
     ["loadavg_at_end"] = File.ReadAllText("/proc/loadavg").Trim(),
     ["step"] = "ambient loss fwd + bwd + clip_grad_norm_(1.0) + Adam(2e-4) + zero_grad",
     ["bf16_autocast"] = bf16,
+    ["device"] = device.ToString(),
     ["benchmarks"] = results,
 };
 var text = report.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
@@ -72,35 +79,45 @@ return 0;
 /// forward pass and the loss run under CPU bf16 autocast, as step_bench.py --bf16.</summary>
 internal static class StepBench
 {
-    public static JsonObject Run(UNetOptions options, int batch, int warmup, int samples, bool bf16)
+    public static JsonObject Run(UNetOptions options, int batch, int warmup, int samples, bool bf16, Device device, double? peakTflops)
     {
         using var init = new Generator(0);
         using var dropout = new Generator(2);
         // Uniform preconditioning, as the PyTorch reference step (bench/pytorch/ambient) computes it.
         using var model = new EdmPreconditioner(new DdpmUNet(options, init, dropout), perPixelHidden: false);
+        model.to(device);
+        if (device.Type == DeviceType.CUDA) torch.cuda.allow_tf32(true); // the trainer's default (device.tf32)
         using var flat = new torch.optim.FlatParameters(model.parameters());
         using var adam = new torch.optim.Adam(flat, 2e-4);
         using var draws = new Generator(1);
         var r = options.Resolution;
         using var data = new Generator(3);
-        var masks = (torch.rand([batch, options.MaskChannels, r, r], generator: data) < 0.5).to(ScalarType.Float32).DetachFromDisposeScope();
-        var y = ((torch.rand([batch, options.ImageChannels, r, r], generator: data) * 2 - 1) * masks).DetachFromDisposeScope();
-        var sigmaN = torch.zeros([batch]).DetachFromDisposeScope();
+        var masks = (torch.rand([batch, options.MaskChannels, r, r], generator: data) < 0.5).to(ScalarType.Float32, device).DetachFromDisposeScope();
+        var y = ((torch.rand([batch, options.ImageChannels, r, r], generator: data) * 2 - 1).to(device) * masks).DetachFromDisposeScope();
+        var sigmaN = torch.zeros([batch], device: device).DetachFromDisposeScope();
         var loss = new AmbientLoss(new NoiseLevelDistribution(), new FurtherCorruption(0.1), 0);
         var corrupted = new CorruptedBatch(y, masks, sigmaN, Enumerable.Range(0, batch).ToArray());
-        double Step()
+        double Step(FlopCounterMode? counter = null)
         {
             using var scope = torch.NewDisposeScope();
             Tensor value;
-            using (bf16 ? torch.autocast(DeviceType.CPU) : (IDisposable?)null)
+            using (bf16 ? torch.autocast(device.Type) : (IDisposable?)null)
                 value = DiffusionLoss.Reduce(loss.Compute(model, corrupted, draws), LossReduction.SumPixelsMeanBatch);
+            counter?.Dispose(); // the forward pass only: the backward runs inside libtorch
             value.backward();
             flat.clip_grad_norm_(1.0);
             adam.step();
             flat.zero_grad();
             return value.item<double>();
         }
-        for (var i = 0; i < warmup; i++) Step();
+        // FLOPs of one forward pass (convolutions and matrix products), counted on the first warm-up step.
+        var forwardFlops = 0L;
+        for (var i = 0; i < Math.Max(1, warmup); i++)
+        {
+            var counter = i == 0 ? new FlopCounterMode() : null;
+            Step(counter);
+            if (counter is not null) forwardFlops = counter.get_total_flops();
+        }
         var times = new double[samples];
         for (var i = 0; i < samples; i++)
         {
@@ -114,6 +131,16 @@ internal static class StepBench
         var result = Stats.Summarise(times);
         result["batch"] = batch;
         result["param_count"] = model.parameter_count();
+        // Model FLOPs of a step: 3x the forward count (backward = 2x forward), the usual MFU convention.
+        var stepSeconds = result["median_us"]!.GetValue<double>() / 1e6;
+        result["forward_gflop_per_image"] = forwardFlops / (double)batch / 1e9;
+        result["images_per_second"] = batch / stepSeconds;
+        result["model_tflops_per_second"] = 3.0 * forwardFlops / stepSeconds / 1e12;
+        if (peakTflops is { } peak)
+        {
+            result["peak_tflops"] = peak;
+            result["mfu"] = 3.0 * forwardFlops / stepSeconds / 1e12 / peak;
+        }
         return result;
     }
 }

@@ -245,8 +245,18 @@ public static partial class torch
     public static Tensor where(Tensor condition, Tensor x, Tensor y) => Tensor.FromNative(NativeMethods.ad_where(condition.Handle, x.Handle, y.Handle), "where");
 
     /// <summary>Matrix product with broadcasting of batch dimensions.</summary>
-    public static Tensor matmul(Tensor a, Tensor b) => Tensor.FromNative(NativeMethods.ad_matmul(a.Handle, b.Handle), "matmul");
+    public static Tensor matmul(Tensor a, Tensor b)
+    {
+        var output = Tensor.FromNative(NativeMethods.ad_matmul(a.Handle, b.Handle), "matmul");
+        if (FlopCounterMode.IsActive) FlopCounterMode.MatrixProduct(output, a);
+        return output;
+    }
 
     /// <summary>Batched matrix product of [B, n, m] and [B, m, p].</summary>
-    public static Tensor bmm(Tensor a, Tensor b) => Tensor.FromNative(NativeMethods.ad_bmm(a.Handle, b.Handle), "bmm");
+    public static Tensor bmm(Tensor a, Tensor b)
+    {
+        var output = Tensor.FromNative(NativeMethods.ad_bmm(a.Handle, b.Handle), "bmm");
+        if (FlopCounterMode.IsActive) FlopCounterMode.MatrixProduct(output, a);
+        return output;
+    }
 }

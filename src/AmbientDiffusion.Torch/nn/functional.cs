@@ -19,7 +19,9 @@ public static partial class torch
                 long* s = stackalloc long[] { stride.h, stride.w };
                 long* p = stackalloc long[] { padding.h, padding.w };
                 long* d = stackalloc long[] { dilation.h, dilation.w };
-                return Tensor.FromNative(NativeMethods.ad_conv2d(x.Handle, weight.Handle, bias?.Handle ?? IntPtr.Zero, s, p, d, groups), "conv2d");
+                var output = Tensor.FromNative(NativeMethods.ad_conv2d(x.Handle, weight.Handle, bias?.Handle ?? IntPtr.Zero, s, p, d, groups), "conv2d");
+                if (FlopCounterMode.IsActive) FlopCounterMode.Convolution(output, weight);
+                return output;
             }
 
             /// <summary>2-D transposed convolution; weight is [C_in, C_out/groups, kH, kW] as in PyTorch.</summary>
@@ -29,12 +31,18 @@ public static partial class torch
                 long* p = stackalloc long[] { padding, padding };
                 long* o = stackalloc long[] { outputPadding, outputPadding };
                 long* d = stackalloc long[] { dilation, dilation };
-                return Tensor.FromNative(NativeMethods.ad_conv_transpose2d(x.Handle, weight.Handle, bias?.Handle ?? IntPtr.Zero, s, p, o, groups, d), "conv_transpose2d");
+                var output = Tensor.FromNative(NativeMethods.ad_conv_transpose2d(x.Handle, weight.Handle, bias?.Handle ?? IntPtr.Zero, s, p, o, groups, d), "conv_transpose2d");
+                if (FlopCounterMode.IsActive) FlopCounterMode.TransposedConvolution(x, weight);
+                return output;
             }
 
             /// <summary>x @ weight^T + bias.</summary>
-            public static Tensor linear(Tensor x, Tensor weight, Tensor? bias = null) =>
-                Tensor.FromNative(NativeMethods.ad_linear(x.Handle, weight.Handle, bias?.Handle ?? IntPtr.Zero), "linear");
+            public static Tensor linear(Tensor x, Tensor weight, Tensor? bias = null)
+            {
+                var output = Tensor.FromNative(NativeMethods.ad_linear(x.Handle, weight.Handle, bias?.Handle ?? IntPtr.Zero), "linear");
+                if (FlopCounterMode.IsActive) FlopCounterMode.MatrixProduct(output, x);
+                return output;
+            }
 
             /// <summary>Group normalisation over channel groups of x [N, C, ...].</summary>
             public static Tensor group_norm(Tensor x, long numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5) =>
