@@ -10,6 +10,20 @@ public class ModelReferenceTests(Xunit.Abstractions.ITestOutputHelper output_)
 {
     private static readonly string Fixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "unet_reference.safetensors");
 
+    /// <summary>The fixture's network in eval mode, after checking that its parameters have the reference's names, order
+    /// and shapes. The PyTorch reference preconditions every pixel alike (ambient-spec §2, the official code).</summary>
+    private static EdmPreconditioner ReferenceDenoiser(SafeTensorsFile file, string prefix, bool gated)
+    {
+        using var init = new Generator(0);
+        using var dropout = new Generator(1);
+        var denoiser = new EdmPreconditioner(new DdpmUNet(new UNetOptions(16, 1, 1, 8, [1, 2], 1, [8], 0, gated), init, dropout), perPixelHidden: false);
+        var reference = file.Keys.Where(k => k.StartsWith(prefix + "model.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(reference.Select(k => k[prefix.Length..]), denoiser.named_parameters().Select(p => p.name));
+        denoiser.load_state_dict(reference.ToDictionary(k => k[prefix.Length..], k => file.GetTensor(k)));
+        denoiser.eval();
+        return denoiser;
+    }
+
     [Theory]
     [InlineData("ungated", false)]
     [InlineData("gated", true)]
@@ -17,16 +31,8 @@ public class ModelReferenceTests(Xunit.Abstractions.ITestOutputHelper output_)
     {
         using var file = SafeTensors.Open(Fixture);
         using var scope = torch.NewDisposeScope();
-        using var init = new Generator(0);
-        using var dropout = new Generator(1);
-        // The PyTorch reference preconditions every pixel alike (ambient-spec §2, the official code).
-        using var denoiser = new EdmPreconditioner(new DdpmUNet(new UNetOptions(16, 1, 1, 8, [1, 2], 1, [8], 0, gated), init, dropout), perPixelHidden: false);
         var prefix = variant + "/";
-        var reference = file.Keys.Where(k => k.StartsWith(prefix + "model.", StringComparison.Ordinal)).ToList();
-        // Same parameters, in the same order, with the same shapes.
-        Assert.Equal(reference.Select(k => k[prefix.Length..]), denoiser.named_parameters().Select(p => p.name));
-        denoiser.load_state_dict(reference.ToDictionary(k => k[prefix.Length..], k => file.GetTensor(k)));
-        denoiser.eval();
+        using var denoiser = ReferenceDenoiser(file, prefix, gated);
         using var noGrad = torch.no_grad();
         var output = denoiser.forward(file.GetTensor(prefix + "x"), file.GetTensor(prefix + "sigma"), file.GetTensor(prefix + "mask"));
         var expected = file.GetTensor(prefix + "out");
@@ -43,12 +49,8 @@ public class ModelReferenceTests(Xunit.Abstractions.ITestOutputHelper output_)
         // the attention softmax and the preconditioning in float32: the result must stay close to the float32 one.
         using var file = SafeTensors.Open(Fixture);
         using var scope = torch.NewDisposeScope();
-        using var init = new Generator(0);
-        using var dropout = new Generator(1);
-        using var denoiser = new EdmPreconditioner(new DdpmUNet(new UNetOptions(16, 1, 1, 8, [1, 2], 1, [8], 0, gated), init, dropout), perPixelHidden: false);
         var prefix = variant + "/";
-        denoiser.load_state_dict(file.Keys.Where(k => k.StartsWith(prefix + "model.", StringComparison.Ordinal)).ToDictionary(k => k[prefix.Length..], k => file.GetTensor(k)));
-        denoiser.eval();
+        using var denoiser = ReferenceDenoiser(file, prefix, gated);
         using var noGrad = torch.no_grad();
         Tensor output;
         using (torch.autocast(DeviceType.CPU))
