@@ -193,6 +193,11 @@ public static partial class torch
     public static Tensor zeros_like(Tensor t) => zeros(t.shape, t.dtype, t.device);
     public static Tensor ones_like(Tensor t) => ones(t.shape, t.dtype, t.device);
     public static Tensor full_like(Tensor t, double value) => full(t.shape, value, t.dtype, t.device);
+    /// <summary>The counter-based numbers that normal (<paramref name="normal"/>: mean a, std b) and uniform ([a, b)) draws
+    /// produce on non-CPU devices, computed on the CPU as a float32 vector; one key is drawn from the generator. For tests.</summary>
+    internal static Tensor random_counter(bool normal, long numel, double a, double b, Generator generator) =>
+        Tensor.FromNative(NativeMethods.ad_random_counter(normal ? 0 : 1, numel, a, b, generator.Handle), "random_counter");
+
     public static Tensor randn_like(Tensor t, Generator? generator = null) => randn(t.shape, t.dtype, t.device, generator);
     public static Tensor rand_like(Tensor t, Generator? generator = null) => rand(t.shape, t.dtype, t.device, generator);
     public static Tensor randint_like(Tensor t, long low, long high, Generator? generator = null) => randint(low, high, t.shape, t.dtype, t.device, generator);

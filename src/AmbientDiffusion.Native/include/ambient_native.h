@@ -76,6 +76,9 @@ AD_API ad_tensor ad_random(int32_t kind, const int64_t* shape, int32_t ndim, dou
                            int32_t device_type, int32_t device_index, ad_generator gen);
 /* In-place fills: kind 0 normal_(a = mean, b = std), 1 uniform_(a, b), 2 bernoulli_(p = a). */
 AD_API int32_t ad_random_(ad_tensor t, int32_t kind, double a, double b, ad_generator gen);
+/* The counter-based draw that ad_random and ad_random_ use for normal (kind 0: mean a, std b) and uniform (kind 1:
+   [a, b)) tensors on non-CPU devices, computed on the CPU as a float32 vector of numel elements; for tests. */
+AD_API ad_tensor ad_random_counter(int32_t kind, int64_t numel, double a, double b, ad_generator gen);
 
 /* ---- generators ------------------------------------------------------------------------------------- */
 AD_API ad_generator ad_generator_new(uint64_t seed);

@@ -7,18 +7,14 @@
 // the loop parallelises, and the generator advances by exactly one draw: training stays reproducible and
 // resumable from the generator's saved state.
 #include "common.h"
+#include "counter_random.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 
 #include <cmath>
-#include <mutex>
 
 namespace {
 
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
-constexpr uint64_t kMix1 = 0xBF58476D1CE4E5B9ULL;
-constexpr uint64_t kMix2 = 0x94D049BB133111EBULL;
 constexpr int kUniformBits = 24;
 
 uint32_t keep_threshold(double p) {
@@ -26,9 +22,7 @@ uint32_t keep_threshold(double p) {
 }
 
 uint64_t draw_key(ad_generator g) {
-    at::Generator generator = g == nullptr ? at::detail::getDefaultCPUGenerator() : ad::gen(g);
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    return at::check_generator<at::CPUGeneratorImpl>(generator)->random64();
+    return ad::counter::draw_key(g == nullptr ? at::detail::getDefaultCPUGenerator() : ad::gen(g));
 }
 
 // The mask on the CPU: one fused, parallel loop.
@@ -38,32 +32,16 @@ at::Tensor keep_scale_cpu(int64_t numel, double p, uint64_t key) {
     const uint32_t threshold = keep_threshold(p);
     const float scale = static_cast<float>(1.0 / (1.0 - p));
     at::parallel_for(0, numel, 16384, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-            uint64_t z = key + static_cast<uint64_t>(i + 1) * kGolden;
-            z = (z ^ (z >> 30)) * kMix1;
-            z = (z ^ (z >> 27)) * kMix2;
-            z ^= z >> 31;
-            out[i] = static_cast<uint32_t>(z >> (64 - kUniformBits)) < threshold ? scale : 0.0f;
-        }
+        for (int64_t i = begin; i < end; ++i)
+            out[i] = static_cast<uint32_t>(ad::counter::hash(key, i) >> (64 - kUniformBits)) < threshold ? scale : 0.0f;
     });
     return mask;
 }
 
-// Logical right shift of an int64 tensor (ATen's >> is arithmetic on signed integers).
-at::Tensor shift_right(const at::Tensor& z, int bits) {
-    return at::bitwise_and(at::__rshift__(z, bits), static_cast<int64_t>((~0ULL) >> bits));
-}
-
-// The same mask from tensor operations on any device (int64 arithmetic wraps like uint64), so a CUDA run never
-// draws its masks on the CPU.
+// The same mask from tensor operations on any device, so a CUDA run never draws its masks on the CPU.
 at::Tensor keep_scale_tensor_ops(int64_t numel, double p, uint64_t key, const at::Device& device) {
-    auto z = at::arange(1, numel + 1, at::TensorOptions().dtype(at::kLong).device(device));
-    z = z.mul(static_cast<int64_t>(kGolden)).add_(static_cast<int64_t>(key));
-    z = at::bitwise_xor(z, shift_right(z, 30)).mul_(static_cast<int64_t>(kMix1));
-    z = at::bitwise_xor(z, shift_right(z, 27)).mul_(static_cast<int64_t>(kMix2));
-    z = at::bitwise_xor(z, shift_right(z, 31));
-    auto keep = shift_right(z, 64 - kUniformBits).lt(static_cast<int64_t>(keep_threshold(p)));
-    return keep.to(at::kFloat).mul_(1.0 / (1.0 - p));
+    const auto top = ad::counter::shift_right(ad::counter::hash_tensor(numel, key, device), 64 - kUniformBits);
+    return top.lt(static_cast<int64_t>(keep_threshold(p))).to(at::kFloat).mul_(1.0 / (1.0 - p));
 }
 
 at::Tensor keep_scale_mask(int64_t numel, double p, uint64_t key, const at::Device& device, bool tensor_ops) {

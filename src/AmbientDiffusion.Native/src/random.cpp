@@ -1,10 +1,14 @@
-// Generators and random tensors. Generators are CPU generators: a seed then gives the same numbers on
-// every device, at the price of a host-to-device copy for random tensors on CUDA (small next to a step).
+// Generators and random tensors. Generators are CPU generators. On the CPU they draw with libtorch's own kernels.
+// For tensors on another device, normal and uniform draws take one key from the generator and compute a
+// counter-based hash on that device (counter_random.h), instead of generating millions of numbers on the host and
+// copying them (3.1M normals, 30-57 ms on one core, for a batch of 256 64x64 RGB images). A seed thus gives
+// reproducible, resumable draws on every device, though not the same numbers on the CPU as on a GPU.
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <mutex>
 
 #include "common.h"
+#include "counter_random.h"
 
 namespace {
 
@@ -42,6 +46,21 @@ void fill(at::Tensor& t, int32_t kind, double a, double b, c10::optional<at::Gen
     }
 }
 
+// Normal (kind 0: mean a, std b) or uniform (kind 1: on [a, b)) numbers from one key, computed by tensor operations
+// on the target's device, in the target's dtype.
+at::Tensor counter_draw(int32_t kind, at::IntArrayRef sizes, double a, double b, const at::TensorOptions& target,
+                        at::Generator generator) {
+    const auto key = ad::counter::draw_key(generator);
+    const auto numel = c10::multiply_integers(sizes);
+    const auto device = target.device();
+    auto values = kind == 0 ? ad::counter::normal_tensor(numel, key, device) : ad::counter::uniform_tensor(numel, key, device);
+    if (b != 1.0) values.mul_(kind == 0 ? b : b - a);
+    if (a != 0.0) values.add_(a);
+    return values.view(sizes).to(target.dtype().toScalarType());
+}
+
+bool draws_on_device(int32_t kind, const at::Device& device) { return !device.is_cpu() && (kind == 0 || kind == 1); }
+
 }  // namespace
 
 extern "C" {
@@ -51,6 +70,8 @@ AD_API ad_tensor ad_random(int32_t kind, const int64_t* shape, int32_t ndim, dou
     AD_GUARD(nullptr, const auto sizes = ad::dims(shape, ndim);
              const auto target = ad::options(dtype, device_type, device_index);
              if (kind == 2 && !(low < high)) throw std::invalid_argument("randint needs low < high");
+             if (draws_on_device(kind, target.device()))
+                 return ad::wrap(counter_draw(kind, sizes, 0.0, 1.0, target, resolve(gen)));
              auto cpu = draw(kind, sizes, low, high, target, resolve(gen));
              return ad::wrap(cpu.to(target.device(), target.dtype().toScalarType()));)
 }
@@ -59,11 +80,20 @@ AD_API int32_t ad_random_(ad_tensor t, int32_t kind, double a, double b, ad_gene
     AD_GUARD(-1, auto& x = ad::get(t); auto generator = resolve(gen);
              if (x.device().is_cpu() && x.scalar_type() == draw_type(x.scalar_type())) {
                  fill(x, kind, a, b, generator);
+             } else if (draws_on_device(kind, x.device())) {
+                 x.copy_(counter_draw(kind, x.sizes(), a, b, x.options(), generator));
              } else {
                  auto tmp = at::empty(x.sizes(), at::TensorOptions().dtype(draw_type(x.scalar_type())));
                  fill(tmp, kind, a, b, generator);
                  x.copy_(tmp);
              } return 0;)
+}
+
+AD_API ad_tensor ad_random_counter(int32_t kind, int64_t numel, double a, double b, ad_generator gen) {
+    AD_GUARD(nullptr, if (kind != 0 && kind != 1) throw std::invalid_argument("counter draws are normal (0) or uniform (1)");
+             if (numel < 0) throw std::invalid_argument("negative element count");
+             const std::vector<int64_t> sizes{numel};
+             return ad::wrap(counter_draw(kind, sizes, a, b, at::TensorOptions().dtype(at::kFloat), resolve(gen)));)
 }
 
 AD_API ad_generator ad_generator_new(uint64_t seed) {

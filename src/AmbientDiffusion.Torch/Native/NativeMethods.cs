@@ -126,6 +126,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial IntPtr ad_layer_norm(IntPtr x, long* shape, int ndim, IntPtr weight, IntPtr bias, double eps);
     [LibraryImport(Library)] internal static partial IntPtr ad_softmax(IntPtr x, long dim, int log);
     [LibraryImport(Library)] internal static partial IntPtr ad_dropout(IntPtr x, double p, int train, IntPtr generator);
+    [LibraryImport(Library)] internal static partial IntPtr ad_random_counter(int kind, long numel, double a, double b, IntPtr generator);
     [LibraryImport(Library)] internal static partial IntPtr ad_dropout_mask(long numel, double p, ulong key, int tensorOps);
     [LibraryImport(Library)] internal static partial IntPtr ad_upsample_nearest2d(IntPtr x, long outH, long outW);
     [LibraryImport(Library)] internal static partial IntPtr ad_avg_pool2d(IntPtr x, long* kernel, long* stride, long* padding);
