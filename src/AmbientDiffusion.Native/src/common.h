@@ -44,6 +44,9 @@ inline at::Generator& gen(ad_generator g) {
     return *reinterpret_cast<at::Generator*>(g);
 }
 
+// An optional generator argument: the handle's generator, or libtorch's default CPU generator for a null handle.
+at::Generator gen_or_default(ad_generator g);
+
 at::ScalarType scalar_type(int32_t code);
 at::Device device(int32_t type, int32_t index);
 at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index);

@@ -14,6 +14,8 @@ namespace ad::counter {
 constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
 constexpr uint64_t kMix1 = 0xBF58476D1CE4E5B9ULL;
 constexpr uint64_t kMix2 = 0x94D049BB133111EBULL;
+// Bits of a uniform taken from the top of a hash: a float32's precision.
+constexpr int kUniformBits = 24;
 
 // One key from a CPU generator (the default one when g is undefined).
 inline uint64_t draw_key(at::Generator g) {
@@ -56,7 +58,7 @@ inline at::Tensor normal_tensor(int64_t numel, uint64_t key, const at::Device& d
 
 // Uniforms on [0, 1) with 24 bits (a float32's precision) from the top of each hash, as float32.
 inline at::Tensor uniform_tensor(int64_t numel, uint64_t key, const at::Device& device) {
-    return shift_right(hash_tensor(numel, key, device), 40).to(at::kFloat).mul_(1.0 / 16777216.0);
+    return shift_right(hash_tensor(numel, key, device), 64 - kUniformBits).to(at::kFloat).mul_(1.0 / (1 << kUniformBits));
 }
 
 }  // namespace ad::counter

@@ -15,14 +15,10 @@
 
 namespace {
 
-constexpr int kUniformBits = 24;
+using ad::counter::kUniformBits;
 
 uint32_t keep_threshold(double p) {
     return static_cast<uint32_t>(std::llround((1.0 - p) * static_cast<double>(1u << kUniformBits)));
-}
-
-uint64_t draw_key(ad_generator g) {
-    return ad::counter::draw_key(g == nullptr ? at::detail::getDefaultCPUGenerator() : ad::gen(g));
 }
 
 // The mask on the CPU: one fused, parallel loop.
@@ -58,7 +54,7 @@ AD_API ad_tensor ad_dropout(ad_tensor x, double p, int32_t train, ad_generator g
              if (!(p >= 0.0 && p <= 1.0)) throw std::invalid_argument("dropout probability must lie in [0, 1]");
              if (train == 0 || p == 0.0) return ad::wrap(input);
              if (p == 1.0) return ad::wrap(input * 0.0);
-             auto mask = keep_scale_mask(input.numel(), p, draw_key(gen), input.device(), false);
+             auto mask = keep_scale_mask(input.numel(), p, ad::counter::draw_key(ad::gen_or_default(gen)), input.device(), false);
              return ad::wrap(input * mask.view(input.sizes()).to(input.scalar_type()));)
 }
 

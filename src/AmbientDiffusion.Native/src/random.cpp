@@ -10,11 +10,13 @@
 #include "common.h"
 #include "counter_random.h"
 
-namespace {
-
-at::Generator resolve(ad_generator g) {
-    return g == nullptr ? at::detail::getDefaultCPUGenerator() : ad::gen(g);
+namespace ad {
+at::Generator gen_or_default(ad_generator g) {
+    return g == nullptr ? at::detail::getDefaultCPUGenerator() : gen(g);
 }
+}  // namespace ad
+
+namespace {
 
 // The dtype random numbers are drawn in on the CPU: half types are drawn in float32 and converted, so
 // the stream of numbers does not depend on the storage type.
@@ -71,13 +73,13 @@ AD_API ad_tensor ad_random(int32_t kind, const int64_t* shape, int32_t ndim, dou
              const auto target = ad::options(dtype, device_type, device_index);
              if (kind == 2 && !(low < high)) throw std::invalid_argument("randint needs low < high");
              if (draws_on_device(kind, target.device()))
-                 return ad::wrap(counter_draw(kind, sizes, 0.0, 1.0, target, resolve(gen)));
-             auto cpu = draw(kind, sizes, low, high, target, resolve(gen));
+                 return ad::wrap(counter_draw(kind, sizes, 0.0, 1.0, target, ad::gen_or_default(gen)));
+             auto cpu = draw(kind, sizes, low, high, target, ad::gen_or_default(gen));
              return ad::wrap(cpu.to(target.device(), target.dtype().toScalarType()));)
 }
 
 AD_API int32_t ad_random_(ad_tensor t, int32_t kind, double a, double b, ad_generator gen) {
-    AD_GUARD(-1, auto& x = ad::get(t); auto generator = resolve(gen);
+    AD_GUARD(-1, auto& x = ad::get(t); auto generator = ad::gen_or_default(gen);
              if (x.device().is_cpu() && x.scalar_type() == draw_type(x.scalar_type())) {
                  fill(x, kind, a, b, generator);
              } else if (draws_on_device(kind, x.device())) {
@@ -93,7 +95,7 @@ AD_API ad_tensor ad_random_counter(int32_t kind, int64_t numel, double a, double
     AD_GUARD(nullptr, if (kind != 0 && kind != 1) throw std::invalid_argument("counter draws are normal (0) or uniform (1)");
              if (numel < 0) throw std::invalid_argument("negative element count");
              const std::vector<int64_t> sizes{numel};
-             return ad::wrap(counter_draw(kind, sizes, a, b, at::TensorOptions().dtype(at::kFloat), resolve(gen)));)
+             return ad::wrap(counter_draw(kind, sizes, a, b, at::TensorOptions().dtype(at::kFloat), ad::gen_or_default(gen)));)
 }
 
 AD_API ad_generator ad_generator_new(uint64_t seed) {
@@ -104,17 +106,17 @@ AD_API ad_generator ad_generator_new(uint64_t seed) {
 AD_API void ad_generator_free(ad_generator g) { delete reinterpret_cast<at::Generator*>(g); }
 
 AD_API int32_t ad_generator_manual_seed(ad_generator g, uint64_t seed) {
-    AD_GUARD(-1, auto generator = resolve(g); std::lock_guard<std::mutex> lock(generator.mutex());
+    AD_GUARD(-1, auto generator = ad::gen_or_default(g); std::lock_guard<std::mutex> lock(generator.mutex());
              generator.set_current_seed(seed); return 0;)
 }
 
 AD_API ad_tensor ad_generator_get_state(ad_generator g) {
-    AD_GUARD(nullptr, auto generator = resolve(g); std::lock_guard<std::mutex> lock(generator.mutex());
+    AD_GUARD(nullptr, auto generator = ad::gen_or_default(g); std::lock_guard<std::mutex> lock(generator.mutex());
              return ad::wrap(generator.get_state());)
 }
 
 AD_API int32_t ad_generator_set_state(ad_generator g, ad_tensor state) {
-    AD_GUARD(-1, auto generator = resolve(g); const auto& s = ad::get(state);
+    AD_GUARD(-1, auto generator = ad::gen_or_default(g); const auto& s = ad::get(state);
              if (s.scalar_type() != at::kByte || !s.device().is_cpu())
                  throw std::invalid_argument("generator state must be a uint8 CPU tensor");
              std::lock_guard<std::mutex> lock(generator.mutex()); generator.set_state(s); return 0;)

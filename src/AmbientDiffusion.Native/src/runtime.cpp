@@ -107,6 +107,33 @@ const MallocDefaults malloc_defaults;
 
 }  // namespace ad
 
+// libtorch 2.4 replaced the per-device autocast setters by ones taking the device type; 1.13 has only the former.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define AD_AUTOCAST_BY_DEVICE_TYPE 1
+#endif
+
+namespace {
+// Sets the autocast dtype and state of one device type and returns whether autocast was enabled before.
+bool swap_autocast(at::DeviceType device, at::ScalarType type, bool enabled) {
+#ifdef AD_AUTOCAST_BY_DEVICE_TYPE
+    const bool previous = at::autocast::is_autocast_enabled(device);
+    at::autocast::set_autocast_dtype(device, type);
+    at::autocast::set_autocast_enabled(device, enabled);
+#else
+    const bool cpu = device == at::kCPU;
+    const bool previous = cpu ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+    if (cpu) {
+        at::autocast::set_autocast_cpu_dtype(type);
+        at::autocast::set_cpu_enabled(enabled);
+    } else {
+        at::autocast::set_autocast_gpu_dtype(type);
+        at::autocast::set_enabled(enabled);
+    }
+#endif
+    return previous;
+}
+}  // namespace
+
 extern "C" {
 
 AD_API int32_t ad_abi_version(void) { return AD_ABI_VERSION; }
@@ -135,38 +162,20 @@ AD_API int32_t ad_set_allow_tf32(int32_t allow) {
              at::globalContext().setAllowTF32CuDNN(allow != 0); return 0;)
 }
 
-// libtorch 2.4 replaced the per-device autocast setters by ones taking the device type; 1.13 has only the former.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-#define AD_AUTOCAST_BY_DEVICE_TYPE 1
-#endif
-
 AD_API int32_t ad_set_autocast(int32_t device_type, int32_t enabled, int32_t dtype) {
-    AD_GUARD(-1, const auto type = ad::scalar_type(dtype); bool previous = false;
+    AD_GUARD(-1, const auto type = ad::scalar_type(dtype); at::DeviceType device;
              if (device_type == static_cast<int32_t>(at::kCUDA)) {
                  if (type != at::kBFloat16 && type != at::kHalf)
                      throw std::invalid_argument("CUDA autocast dtype must be bfloat16 or float16");
-#ifdef AD_AUTOCAST_BY_DEVICE_TYPE
-                 previous = at::autocast::is_autocast_enabled(at::kCUDA);
-                 at::autocast::set_autocast_dtype(at::kCUDA, type);
-                 at::autocast::set_autocast_enabled(at::kCUDA, enabled != 0);
-#else
-                 previous = at::autocast::is_enabled(); at::autocast::set_autocast_gpu_dtype(type);
-                 at::autocast::set_enabled(enabled != 0);
-#endif
+                 device = at::kCUDA;
              } else if (device_type == static_cast<int32_t>(at::kCPU)) {
                  // libtorch 1.13's CPU autocast knows bfloat16 only.
                  if (type != at::kBFloat16) throw std::invalid_argument("CPU autocast dtype must be bfloat16");
-#ifdef AD_AUTOCAST_BY_DEVICE_TYPE
-                 previous = at::autocast::is_autocast_enabled(at::kCPU);
-                 at::autocast::set_autocast_dtype(at::kCPU, type);
-                 at::autocast::set_autocast_enabled(at::kCPU, enabled != 0);
-#else
-                 previous = at::autocast::is_cpu_enabled(); at::autocast::set_autocast_cpu_dtype(type);
-                 at::autocast::set_cpu_enabled(enabled != 0);
-#endif
+                 device = at::kCPU;
              } else {
                  throw std::invalid_argument("autocast supports the cpu and cuda device types only");
              }
+             const bool previous = swap_autocast(device, type, enabled != 0);
              // Cached low-precision copies of the weights would go stale after the optimizer updates them in place.
              if (enabled == 0) at::autocast::clear_cache();
              return previous ? 1 : 0;)
