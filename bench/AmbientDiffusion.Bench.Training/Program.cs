@@ -102,7 +102,7 @@ internal static class StepBench
             using var scope = torch.NewDisposeScope();
             Tensor value;
             using (bf16 ? torch.autocast(device.Type) : (IDisposable?)null)
-                value = DiffusionLoss.Reduce(loss.Compute(model, corrupted, draws), LossReduction.SumPixelsMeanBatch);
+                value = DiffusionLoss.Reduce(loss.Compute(model, corrupted, draws), LossReduction.Sum);
             counter?.Dispose(); // the forward pass only: the backward runs inside libtorch
             value.backward();
             flat.clip_grad_norm_(1.0);

@@ -1,3 +1,5 @@
+using AmbientDiffusion.Corruption;
+using AmbientDiffusion.Diffusion;
 using AmbientDiffusion.Config;
 
 namespace AmbientDiffusion.Tests;
@@ -81,7 +83,7 @@ public class ConfigTests
     {
         var config = ConfigLoader.Parse("name: t\ndataset:\n  source: fashion-mnist\n", "x.yaml", ["corruption.p=0.4"]);
         Assert.Equal(0.4, config.Corruption!.P);
-        Assert.Equal("pixel", config.Corruption.Mask);
+        Assert.Equal(MaskKind.Pixel, config.Corruption.Mask);
     }
 
     [Fact]
@@ -143,7 +145,7 @@ public class ConfigTests
         Assert.Equal("p=0.8_seed=1_kind=naive", points[^1].Label);
         Assert.Equal(0.8, points[^1].Config.Corruption!.P);
         Assert.Equal(1UL, points[^1].Config.Seed);
-        Assert.Equal("naive", points[^1].Config.Loss.Kind);
+        Assert.Equal(LossKind.Naive, points[^1].Config.Loss.Kind);
         Assert.Null(points[0].Config.Sweep);
         Assert.Equal(12, points.Select(p => p.Label).Distinct().Count());
 
@@ -172,7 +174,7 @@ public class ConfigTests
             """;
         var points = SweepExpander.Expand(ConfigLoader.Parse(yaml, "m.yaml"));
         Assert.Equal(["seed=0_p=0.0_kind=edm", "seed=0_p=0.8_kind=ambient", "seed=1_p=0.0_kind=edm", "seed=1_p=0.8_kind=ambient"], points.Select(p => p.Label));
-        Assert.Equal("edm", points[2].Config.Loss.Kind);
+        Assert.Equal(LossKind.Edm, points[2].Config.Loss.Kind);
         Assert.Equal(0.8, points[3].Config.Corruption!.P);
         Assert.Contains("keys that are not also grid keys", Assert.Throws<ConfigException>(() => ConfigLoader.Parse(yaml.Replace("loss.kind: edm", "seed: 3", StringComparison.Ordinal), "m.yaml")).Message, StringComparison.Ordinal);
     }

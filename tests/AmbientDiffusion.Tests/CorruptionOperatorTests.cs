@@ -162,7 +162,7 @@ public class CorruptionOperatorTests
     public void Delta_zero_for_masked_ambient_training_is_rejected_with_an_explanation()
     {
         var e = Assert.ThrowsAny<ArgumentException>(() => new FurtherCorruption(0.0, FurtherCorruptionMode.Redraw));
-        Assert.Contains("loss.delta = 0", e.Message, StringComparison.Ordinal);
+        Assert.Contains("delta = 0", e.Message, StringComparison.Ordinal);
         Assert.Contains("learns nothing", e.Message, StringComparison.Ordinal);
         Assert.ThrowsAny<ArgumentException>(() => new FurtherCorruption(1.0));
         Assert.Equal(0.1, new FurtherCorruption(0.1, FurtherCorruptionMode.Redraw).Delta);

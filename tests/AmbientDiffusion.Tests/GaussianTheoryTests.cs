@@ -1,3 +1,5 @@
+using AmbientDiffusion.Experiments;
+using AmbientDiffusion.Models;
 using AmbientDiffusion.Common;
 using AmbientDiffusion.Config;
 using AmbientDiffusion.Corruption;
@@ -114,11 +116,11 @@ public class GaussianTheoryTests(ITestOutputHelper output)
     {
         Name = kind,
         Seed = 1,
-        Device = new DeviceSection { Type = "cpu" },
+        Device = new DeviceSettings { Type = "cpu" },
         Data = new DataSection { Corrupted = data, Flip = false },
-        Model = new ModelSection { ModelChannels = 32, ChannelMult = [1], NumBlocks = 1, AttnResolutions = [], Dropout = 0 },
-        Loss = new LossSection { Kind = kind, Delta = 0.2 },
-        Training = new TrainingSection
+        Model = new ModelSettings { ModelChannels = 32, ChannelMult = [1], NumBlocks = 1, AttnResolutions = [], Dropout = 0 },
+        Loss = new LossSettings { Kind = Enum.Parse<LossKind>(kind, ignoreCase: true), Delta = 0.2 },
+        Training = new TrainingSettings
         {
             BatchSize = batch,
             DurationKimg = steps * batch / 1000.0,
@@ -132,7 +134,7 @@ public class GaussianTheoryTests(ITestOutputHelper output)
 
     private static Trainer Train(TempDir dir, ExperimentConfig config)
     {
-        var trainer = Trainer.Start(config, Path.Combine(dir.Path, "runs", config.Name));
+        var trainer = ExperimentComposition.StartTrainer(config, Path.Combine(dir.Path, "runs", config.Name));
         for (var s = 0; s < config.Training.DurationKimg * 1000 / config.Training.BatchSize; s++) trainer.TrainStep();
         return trainer;
     }

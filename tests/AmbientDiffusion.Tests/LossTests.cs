@@ -178,7 +178,7 @@ public class LossTests
     {
         using var scope = torch.NewDisposeScope();
         var terms = new LossTerms(torch.tensor(new float[] { 1, 2, 3, 4, 5, 6, 7, 8 }, [2, 1, 2, 2]), torch.tensor(new float[] { 1, 1, 0, 1, 1, 0, 1, 1 }, [2, 1, 2, 2]));
-        Assert.Equal(36f / 2, DiffusionLoss.Reduce(terms, LossReduction.SumPixelsMeanBatch).item<float>());
+        Assert.Equal(36f / 2, DiffusionLoss.Reduce(terms, LossReduction.Sum).item<float>());
         Assert.Equal(36f / 6, DiffusionLoss.Reduce(terms, LossReduction.MeanObserved).item<float>());
     }
 }

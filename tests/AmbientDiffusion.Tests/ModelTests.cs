@@ -16,7 +16,7 @@ public class ModelTests
     [InlineData(true)]
     public void CelebA64_paper_configuration_has_the_papers_size(bool gated)
     {
-        using var net = Build(new UNetOptions(64, 3, 1, Gated: gated));
+        using var net = Build(new UNetOptions(64, 3, 1, 128, [1, 2, 2, 2], 4, [16], 0.1, gated));
         var count = net.parameter_count();
         Console.WriteLine($"CelebA-64 DDPM++ {(gated ? "gated" : "ungated")}: {count} parameters");
         if (gated) Assert.InRange(count, 112_000_000, 124_000_000);

@@ -112,7 +112,7 @@ public class SamplerTests
         // Sampling stops at σ_n, where x ~ N(mu, s² + σ_n²); D(x, σ_n) then has variance s⁴/(s² + σ_n²).
         const double mu = 0.1, s = 0.4, sigmaN = 0.3;
         using var model = new EdmPreconditioner(new GaussianPosteriorNetwork(1, 4, mu, s));
-        var sampler = new EdmSampler(model, new SamplerOptions(), new SamplingMode { StopSigma = sigmaN });
+        var sampler = new EdmSampler(model, new SamplerOptions(), new EarlyStopSampling(sigmaN));
         Assert.Equal(sigmaN, sampler.Schedule[^1], 12);
         using var scope = torch.NewDisposeScope();
         var (mean, std) = Moments(sampler.Sample(Enumerable.Range(0, 256).Select(i => (ulong)i).ToList()).data<float>());
@@ -127,7 +127,7 @@ public class SamplerTests
         const double p = 0.6, delta = 0.1;
         var network = new GaussianPosteriorNetwork(1, 16, 0, 0.5, maskChannels: 1);
         using var model = new EdmPreconditioner(network, perPixelHidden: false);
-        var mode = new SamplingMode { Mask = new PixelMask(p), Delta = delta, MaskChannels = 1 };
+        var mode = new FixedMaskSampling(new PixelMask(p), new FurtherCorruption(delta), MaskChannels: 1);
         var sampler = new EdmSampler(model, new SamplerOptions { Steps = 4 }, mode);
         var seeds = Enumerable.Range(0, 64).Select(i => (ulong)i).ToList();
         using var scope = torch.NewDisposeScope();
@@ -149,7 +149,7 @@ public class SamplerTests
         var options = new UNetOptions(8, 1, 1, 16, [1, 2], 1, [4], 0, false);
         using var model = new EdmPreconditioner(new DdpmUNet(options, init, dropout));
         model.eval();
-        var sampler = new EdmSampler(model, new SamplerOptions { Steps = 5, Churn = 5 }, new SamplingMode { Mask = new BoxMask(0.25), Delta = 0.1, MaskChannels = 1 });
+        var sampler = new EdmSampler(model, new SamplerOptions { Steps = 5, Churn = 5 }, new FixedMaskSampling(new BoxMask(0.25), new FurtherCorruption(0.1), MaskChannels: 1));
         using var scope = torch.NewDisposeScope();
         var together = sampler.Sample([3, 9, 4]);
         var alone = sampler.Sample([9]);
@@ -167,8 +167,8 @@ public class SamplerTests
         using var masked = new EdmPreconditioner(new GaussianPosteriorNetwork(1, 4, 0, 0.5, maskChannels: 1), perPixelHidden: false);
         using var plain = new EdmPreconditioner(new GaussianPosteriorNetwork(1, 4, 0, 0.5));
         Assert.Contains("fixed-mask", Assert.Throws<ArgumentException>(() => new EdmSampler(masked, new SamplerOptions(), SamplingMode.Plain)).Message);
-        Assert.Contains("trained with masks", Assert.Throws<ArgumentException>(() => new EdmSampler(plain, new SamplerOptions(), new SamplingMode { Mask = new PixelMask(0.5), MaskChannels = 1 })).Message);
-        Assert.Contains("sampling.steps", Assert.Throws<ArgumentException>(() => new EdmSampler(plain, new SamplerOptions { Steps = 1 }, SamplingMode.Plain)).Message);
+        Assert.Contains("trained with masks", Assert.Throws<ArgumentException>(() => new EdmSampler(plain, new SamplerOptions(), new FixedMaskSampling(new PixelMask(0.5), new FurtherCorruption(0.1), MaskChannels: 1))).Message);
+        Assert.Contains("steps = 1", Assert.ThrowsAny<ArgumentException>(() => new EdmSampler(plain, new SamplerOptions { Steps = 1 }, SamplingMode.Plain)).Message);
     }
 
     [Theory]

@@ -1,3 +1,5 @@
+using AmbientDiffusion.Common;
+using AmbientDiffusion.Experiments;
 using AmbientDiffusion.Config;
 using AmbientDiffusion.Corruption;
 using AmbientDiffusion.Diffusion;
@@ -14,11 +16,11 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         Name = "test",
         Seed = 3,
-        Device = new DeviceSection { Type = "cpu", Bf16 = bf16 },
+        Device = new DeviceSettings { Type = "cpu", Bf16 = bf16 },
         Data = new DataSection { Corrupted = data },
-        Model = new ModelSection { ModelChannels = 16, ChannelMult = [1, 2], NumBlocks = 1, AttnResolutions = [4], Dropout = 0.1 },
-        Loss = new LossSection { Kind = kind, Delta = 0.1 },
-        Training = new TrainingSection { BatchSize = batch, DurationKimg = 1, Lr = 1e-3, LrWarmupKimg = 0.05, EmaHalflifeKimg = 0.1, TickKimg = 1000, CheckpointKimg = 1000 },
+        Model = new ModelSettings { ModelChannels = 16, ChannelMult = [1, 2], NumBlocks = 1, AttnResolutions = [4], Dropout = 0.1 },
+        Loss = new LossSettings { Kind = Enum.Parse<LossKind>(kind, ignoreCase: true), Delta = 0.1 },
+        Training = new TrainingSettings { BatchSize = batch, DurationKimg = 1, Lr = 1e-3, LrWarmupKimg = 0.05, EmaHalflifeKimg = 0.1, TickKimg = 1000, CheckpointKimg = 1000 },
     };
 
     private static string MaskedData(TempDir dir, int count = 24, int size = 8, string name = "masked.safetensors")
@@ -56,7 +58,7 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         float[] Train(string data, string name)
         {
-            using var trainer = Trainer.Start(Config(data), Path.Combine(dir.Path, name));
+            using var trainer = ExperimentComposition.StartTrainer(Config(data), Path.Combine(dir.Path, name));
             for (var i = 0; i < 20; i++) trainer.TrainStep();
             return Weights(trainer);
         }
@@ -73,20 +75,20 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         ExperimentConfig Config(string path) => TrainerTests.Config(path, bf16: bf16);
         const int n = 6;
         float[] straight, straightEma;
-        using (var trainer = Trainer.Start(Config(data), Path.Combine(dir.Path, "straight")))
+        using (var trainer = ExperimentComposition.StartTrainer(Config(data), Path.Combine(dir.Path, "straight")))
         {
             for (var i = 0; i < 2 * n; i++) trainer.TrainStep();
             (straight, straightEma) = (Weights(trainer), trainer.FlatEmaWeights!.data<float>());
         }
         var run = Path.Combine(dir.Path, "resumed");
-        using (var first = Trainer.Start(Config(data), run))
+        using (var first = ExperimentComposition.StartTrainer(Config(data), run))
         {
             for (var i = 0; i < n; i++) first.TrainStep();
             first.SaveCheckpoint();
             // Steps after the checkpoint are lost, as when a run is killed.
             first.TrainStep();
         }
-        using var resumed = Trainer.Resume(Config(data), run);
+        using var resumed = ExperimentComposition.ResumeTrainer(Config(data), run);
         Assert.Equal(n, resumed.Step);
         for (var i = 0; i < n; i++) resumed.TrainStep();
         Assert.Equal(straight, Weights(resumed));
@@ -116,10 +118,10 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         using (var source = AmbientDiffusion.Data.PreparedDataset.Open(prepared))
             DatasetCorruptor.Run(source, new PixelMask(0), 0, data);
         var config = Config(data, "edm", batch: 8, bf16: bf16);
-        config.Model.Dropout = 0;
+        config.Model = config.Model with { Dropout = 0 };
         config.Data.Flip = false;
-        config.Training.Lr = 3e-3;
-        using var trainer = Trainer.Start(config, Path.Combine(dir.Path, "overfit"));
+        config.Training = config.Training with { Lr = 3e-3 };
+        using var trainer = ExperimentComposition.StartTrainer(config, Path.Combine(dir.Path, "overfit"));
         // The training loss is dominated by which σ each step draws, and at large σ even a perfect model of eight
         // images keeps an irreducible error. Memorisation shows at small and moderate noise: evaluate λ(σ)‖D − y‖² there,
         // on fixed noise.
@@ -155,7 +157,7 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         using var dir = new TempDir();
         var data = MaskedData(dir);
-        using var trainer = Trainer.Start(Config(data), Path.Combine(dir.Path, "memory"));
+        using var trainer = ExperimentComposition.StartTrainer(Config(data), Path.Combine(dir.Path, "memory"));
         for (var i = 0; i < 50; i++) trainer.TrainStep();
         var baseline = torch.live_tensors;
         GC.Collect();
@@ -178,8 +180,8 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         float[] Run(string name)
         {
             var config = Config(data, batch: 4);
-            config.Training.Accumulation = 3;
-            using var trainer = Trainer.Start(config, Path.Combine(dir.Path, name));
+            config.Training = config.Training with { Accumulation = 3 };
+            using var trainer = ExperimentComposition.StartTrainer(config, Path.Combine(dir.Path, name));
             Assert.Equal(12, trainer.ImagesPerStep);
             for (var i = 0; i < 4; i++) Assert.True(double.IsFinite(trainer.TrainStep()));
             Assert.Equal(48, trainer.ImagesSeen);
@@ -197,11 +199,11 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         using var dir = new TempDir();
         var data = MaskedData(dir);
         var config = Config(data);
-        config.Training.TickKimg = 0.016;
+        config.Training = config.Training with { TickKimg = 0.016 };
         var run = Path.Combine(dir.Path, "cancelled");
         using var cancel = new CancellationTokenSource();
         long stoppedAt;
-        using (var trainer = Trainer.Start(config, run))
+        using (var trainer = ExperimentComposition.StartTrainer(config, run))
         {
             // Cancel at the first tick, as Ctrl+C would.
             trainer.Run(new CancelOnFirstReport(cancel), cancel.Token);
@@ -210,7 +212,7 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         Assert.NotNull(Checkpoint.Latest(Path.Combine(run, "checkpoints")));
         Assert.True(File.ReadLines(Path.Combine(run, "metrics.jsonl")).Any());
-        using var resumed = Trainer.Resume(config, run);
+        using var resumed = ExperimentComposition.ResumeTrainer(config, run);
         Assert.Equal(stoppedAt, resumed.Step);
     }
 
@@ -231,8 +233,8 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         using var dir = new TempDir();
         var data = MaskedData(dir);
         var config = Config(data);
-        config.Training.MaxNonfiniteInARow = 3;
-        using var trainer = Trainer.Start(config, Path.Combine(dir.Path, "nan"));
+        config.Training = config.Training with { MaxNonfiniteInARow = 3 };
+        using var trainer = ExperimentComposition.StartTrainer(config, Path.Combine(dir.Path, "nan"));
         trainer.TrainStep();
         var before = Weights(trainer);
         using (var noGrad = torch.no_grad()) trainer.Model.parameters().First().fill_(float.NaN);
@@ -251,8 +253,8 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         using var dir = new TempDir();
         var data = MaskedData(dir, count: 2, size: 64);
         var config = Config(data, batch: 1);
-        config.Model = new ModelSection { ModelChannels = 128, ChannelMult = [1, 2, 2, 2], NumBlocks = 4, AttnResolutions = [16], Dropout = 0.1 };
-        using var trainer = Trainer.Start(config, Path.Combine(dir.Path, "paper"));
+        config.Model = new ModelSettings { ModelChannels = 128, ChannelMult = [1, 2, 2, 2], NumBlocks = 4, AttnResolutions = [16], Dropout = 0.1 };
+        using var trainer = ExperimentComposition.StartTrainer(config, Path.Combine(dir.Path, "paper"));
         Assert.InRange(trainer.Model.parameter_count(), 59_000_000, 65_000_000);
         var before = trainer.FlatWeights.sum().item<double>();
         Assert.True(double.IsFinite(trainer.TrainStep()));
@@ -264,13 +266,13 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         using var dir = new TempDir();
         var data = MaskedData(dir);
-        var e = Assert.Throws<ConfigException>(() => Trainer.Start(Config(data, "edm"), Path.Combine(dir.Path, "edm")));
+        var e = Assert.Throws<ConfigException>(() => ExperimentComposition.StartTrainer(Config(data, "edm"), Path.Combine(dir.Path, "edm")));
         Assert.Contains("corrupted", e.Message, StringComparison.Ordinal);
         var prepared = Fixtures.PreparedDataset(dir, 4, 1, 8, name: "plain.safetensors");
         var noisyPath = dir.File("noisy.safetensors");
         using (var source = AmbientDiffusion.Data.PreparedDataset.Open(prepared))
             DatasetCorruptor.Run(source, new GaussianNoise(0.1), 1, noisyPath);
-        Assert.Contains("noisy", Assert.Throws<ConfigException>(() => Trainer.Start(Config(noisyPath, "ambient"), Path.Combine(dir.Path, "amb"))).Message, StringComparison.Ordinal);
+        Assert.Contains("noisy", Assert.Throws<ConfigException>(() => ExperimentComposition.StartTrainer(Config(noisyPath, "ambient"), Path.Combine(dir.Path, "amb"))).Message, StringComparison.Ordinal);
     }
 }
 

@@ -12,6 +12,7 @@ internal static class MemorizationCommand
 {
     public static Command Create()
     {
+        var defaults = new MemorizationSettings();
         var run = new Argument<string?>("run") { Description = "A run directory (from `ambient train`): its samples, its clean training set and its memorization settings; the report goes to <run>/report.", Arity = ArgumentArity.ZeroOrOne };
         var samples = new Option<string?>("--samples") { Description = "Generated samples: a safetensors file with uint8 [N, C, H, W] 'samples' (from `ambient sample`), or a prepared dataset's 'images'." };
         var train = new Option<string?>("--train") { Description = "The clean training set: the prepared dataset the corrupted training data came from." };
@@ -19,13 +20,13 @@ internal static class MemorizationCommand
         var featuresSamples = new Option<string?>("--features-samples") { Description = "External features of the samples: safetensors with float32 [N, D] 'features' (e.g. DINOv2), one row per sample." };
         var featuresTrain = new Option<string?>("--features-train") { Description = "External features of the training images (same extractor)." };
         var featuresHeldOut = new Option<string?>("--features-heldout") { Description = "External features of the held-out images." };
-        var downsample = new Option<int>("--downsample") { Description = "Side of the downsampled (area-averaged) space; 0 leaves it out.", DefaultValueFactory = _ => 16 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "auto" };
-        var baseline = new Option<int>("--baseline-queries") { Description = "At most this many queries per baseline (a seeded subset beyond); 0 runs no baselines.", DefaultValueFactory = _ => 2000 };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the baseline subsets." };
-        var queryChunk = new Option<int>("--query-chunk") { Description = "Queries per k-NN block (memory: query chunk x reference chunk floats).", DefaultValueFactory = _ => 1024 };
-        var referenceChunk = new Option<int>("--reference-chunk") { Description = "Training images per k-NN block.", DefaultValueFactory = _ => 8192 };
-        var worst = new Option<int>("--worst") { Description = "Most memorized samples shown in report.html and neighbors.png.", DefaultValueFactory = _ => 16 };
+        var downsample = new Option<int>("--downsample") { Description = "Side of the downsampled (area-averaged) space; 0 leaves it out.", DefaultValueFactory = _ => defaults.Downsample };
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => defaults.Device };
+        var baseline = new Option<int>("--baseline-queries") { Description = "At most this many queries per baseline (a seeded subset beyond); 0 runs no baselines.", DefaultValueFactory = _ => defaults.BaselineQueries };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the baseline subsets.", DefaultValueFactory = _ => defaults.BaselineSeed };
+        var queryChunk = new Option<int>("--query-chunk") { Description = "Queries per k-NN block (memory: query chunk x reference chunk floats).", DefaultValueFactory = _ => defaults.Knn.QueryChunk };
+        var referenceChunk = new Option<int>("--reference-chunk") { Description = "Training images per k-NN block.", DefaultValueFactory = _ => defaults.Knn.ReferenceChunk };
+        var worst = new Option<int>("--worst") { Description = "Most memorized samples shown in report.html and neighbors.png.", DefaultValueFactory = _ => defaults.WorstCount };
         var output = new Option<string?>("--out", "-o") { Description = "Report directory (report.json, report.html, neighbors.png, quality.json); default <run>/report." };
         var command = new Command("memorization", """
             Measure memorization: find the exact nearest training images of generated samples in several feature
@@ -44,58 +45,35 @@ internal static class MemorizationCommand
             """) { run, samples, train, heldOut, featuresSamples, featuresTrain, featuresHeldOut, downsample, device, baseline, seed, queryChunk, referenceChunk, worst, output };
         command.SetAction(result =>
         {
-            MemorizationOptions options;
-            if (result.GetValue(run) is { } runPath)
+            // A run directory supplies its files and settings; options the user typed override them, explicit files replace them.
+            var directory = result.GetValue(run) is { } runPath ? new RunDirectory(runPath) : null;
+            if (directory is not null && !File.Exists(directory.Config)) throw new FileNotFoundException($"{directory.Path}: no config.yaml; is it a run directory made by `ambient train`?");
+            var config = directory is null ? null : ConfigLoader.Parse(File.ReadAllText(directory.Config), directory.Config);
+            var inputs = directory?.ReadInputs();
+            if (directory is not null) CommandRunner.LogDirectory = directory.Path;
+            var configured = config is null ? defaults : config.Memorization.ToSettings(config.Device.Type, config.Seed);
+            T Pick<T>(Option<T> option, T fallback) => result.GetResult(option) is { Implicit: false } ? result.GetValue(option)! : fallback;
+            var options = new MemorizationOptions
             {
-                // The run's own settings and files; options the user typed override them.
-                var directory = new RunDirectory(runPath);
-                if (!File.Exists(directory.Config)) throw new FileNotFoundException($"{runPath}: no config.yaml; is it a run directory made by `ambient train`?");
-                var config = ConfigLoader.Parse(File.ReadAllText(directory.Config), directory.Config);
-                var inputs = directory.ReadInputs();
-                var prepared = result.GetValue(train) ?? inputs.Prepared
-                    ?? throw new ArgumentException($"{runPath} was trained from a corrupted file alone; name its clean training set with --train");
-                var defaults = ExperimentRunner.Options(config, result.GetValue(samples) ?? directory.SamplesFile, prepared, result.GetValue(output) ?? directory.Report);
-                CommandRunner.LogDirectory = directory.Path;
-                T Pick<T>(Option<T> option, T fallback) => result.GetResult(option) is { Implicit: false } ? result.GetValue(option)! : fallback;
-                options = defaults with
+                SamplesPath = result.GetValue(samples) ?? directory?.SamplesFile
+                    ?? throw new ArgumentException("--samples is required without a run directory (or give a run directory: ambient memorization runs/<name>)"),
+                TrainPath = result.GetValue(train) ?? inputs?.Prepared
+                    ?? throw new ArgumentException(directory is null ? "--train is required without a run directory" : $"{directory.Path} was trained from a corrupted file alone; name its clean training set with --train"),
+                HeldOutPath = result.GetValue(heldOut),
+                FeaturesSamplesPath = result.GetValue(featuresSamples) ?? NullIfEmpty(config?.Memorization.FeaturesSamples),
+                FeaturesTrainPath = result.GetValue(featuresTrain) ?? NullIfEmpty(config?.Memorization.FeaturesTrain),
+                FeaturesHeldOutPath = result.GetValue(featuresHeldOut) ?? NullIfEmpty(config?.Memorization.FeaturesHeldout),
+                OutputDirectory = result.GetValue(output) ?? directory?.Report ?? throw new ArgumentException("--out is required without a run directory"),
+                Settings = configured with
                 {
-                    HeldOutPath = result.GetValue(heldOut),
-                    FeaturesSamplesPath = result.GetValue(featuresSamples) ?? defaults.FeaturesSamplesPath,
-                    FeaturesTrainPath = result.GetValue(featuresTrain) ?? defaults.FeaturesTrainPath,
-                    FeaturesHeldOutPath = result.GetValue(featuresHeldOut) ?? defaults.FeaturesHeldOutPath,
-                    Settings = defaults.Settings with
-                    {
-                        Device = Pick(device, defaults.Settings.Device),
-                        Downsample = Pick(downsample, defaults.Settings.Downsample),
-                        BaselineQueries = Pick(baseline, defaults.Settings.BaselineQueries),
-                        BaselineSeed = Pick(seed, defaults.Settings.BaselineSeed),
-                        WorstCount = Pick(worst, defaults.Settings.WorstCount),
-                        Knn = new KnnOptions { QueryChunk = result.GetValue(queryChunk), ReferenceChunk = result.GetValue(referenceChunk) },
-                    },
-                };
-            }
-            else
-            {
-                options = new MemorizationOptions
-                {
-                    SamplesPath = result.GetValue(samples) ?? throw new ArgumentException("--samples is required without a run directory (or give a run directory: ambient memorization runs/<name>)"),
-                    TrainPath = result.GetValue(train) ?? throw new ArgumentException("--train is required without a run directory"),
-                    HeldOutPath = result.GetValue(heldOut),
-                    FeaturesSamplesPath = result.GetValue(featuresSamples),
-                    FeaturesTrainPath = result.GetValue(featuresTrain),
-                    FeaturesHeldOutPath = result.GetValue(featuresHeldOut),
-                    OutputDirectory = result.GetValue(output) ?? throw new ArgumentException("--out is required without a run directory"),
-                    Settings = new MemorizationSettings
-                    {
-                        Device = result.GetValue(device)!,
-                        Downsample = result.GetValue(downsample),
-                        BaselineQueries = result.GetValue(baseline),
-                        BaselineSeed = result.GetValue(seed),
-                        WorstCount = result.GetValue(worst),
-                        Knn = new KnnOptions { QueryChunk = result.GetValue(queryChunk), ReferenceChunk = result.GetValue(referenceChunk) },
-                    },
-                };
-            }
+                    Device = Pick(device, configured.Device),
+                    Downsample = Pick(downsample, configured.Downsample),
+                    BaselineQueries = Pick(baseline, configured.BaselineQueries),
+                    BaselineSeed = Pick(seed, configured.BaselineSeed),
+                    WorstCount = Pick(worst, configured.WorstCount),
+                    Knn = configured.Knn with { QueryChunk = Pick(queryChunk, configured.Knn.QueryChunk), ReferenceChunk = Pick(referenceChunk, configured.Knn.ReferenceChunk) },
+                },
+            };
             options.Settings.Validate();
             var report = ConsoleProgress.Run("memorization", update =>
                 MemorizationAnalyzer.Run(options, new ProgressRelay<MemorizationProgress>(p => update(p.Done, p.Total))));
@@ -105,4 +83,6 @@ internal static class MemorizationCommand
         });
         return command;
     }
+
+    private static string? NullIfEmpty(string? path) => string.IsNullOrWhiteSpace(path) ? null : path;
 }

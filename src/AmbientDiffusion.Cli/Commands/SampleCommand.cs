@@ -12,19 +12,23 @@ namespace AmbientDiffusion.Cli.Commands;
 /// <summary>`ambient sample`: draws images from a checkpoint with the sampler its training implies.</summary>
 internal static class SampleCommand
 {
+    /// <summary>Seeds drawn when none are given: a quick look (a run's own sampling.seeds apply inside `ambient train`).</summary>
+    private const string QuickLookSeeds = "0-63";
+
     public static Command Create()
     {
+        var defaults = new SamplingSettings();
         var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "A checkpoint file, or a run directory (its newest checkpoint).", Required = true };
-        var seeds = new Option<string>("--seeds") { Description = "Seeds, one sample each: ranges and lists such as 0-999 or 0-9,100.", DefaultValueFactory = _ => "0-63" };
+        var seeds = new Option<string>("--seeds") { Description = "Seeds, one sample each: ranges and lists such as 0-999 or 0-9,100.", DefaultValueFactory = _ => QuickLookSeeds };
         var output = new Option<string?>("--out", "-o") { Description = "Output folder (default: <run>/samples next to the checkpoints folder)." };
-        var batch = new Option<int>("--batch") { Description = "Samples per network call; does not change the samples.", DefaultValueFactory = _ => 64 };
+        var batch = new Option<int>("--batch") { Description = "Samples per network call; does not change the samples.", DefaultValueFactory = _ => defaults.BatchSize };
         var steps = new Option<int?>("--steps") { Description = "Heun steps (2N-1 network evaluations); default: the run config's sampling.steps." };
         var churn = new Option<double?>("--churn") { Description = "EDM's S_churn: stochasticity along the trajectory (0 = deterministic); default: the run config's sampling.churn." };
         var sigmaMin = new Option<double?>("--sigma-min") { Description = "Smallest noise level of the schedule; default: the run config's sampling.sigma_min." };
         var raw = new Option<bool>("--raw") { Description = "Use the raw training weights instead of the EMA." };
         var pngs = new Option<bool>("--png") { Description = "Also write one PNG per sample (png/<seed>.png)." };
-        var grid = new Option<int>("--grid") { Description = "Samples shown in grid.png.", DefaultValueFactory = _ => 64 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "auto" };
+        var grid = new Option<int>("--grid") { Description = "Samples shown in grid.png.", DefaultValueFactory = _ => defaults.Grid };
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => new DeviceSettings().Type };
         var command = new Command("sample", """
             Draw samples from a trained model (EMA weights by default). Ambient models use the fixed-mask sampler,
             models of noisy data stop at the noise level of their data; each sample depends on its seed only.
@@ -42,10 +46,10 @@ internal static class SampleCommand
             var directory = result.GetValue(output) ?? DefaultOutput(path);
             using var sampler = CheckpointSampler.Load(path, Device.Parse(result.GetValue(device)!), ema: !result.GetValue(raw));
             // The run's sampling settings, with what the user typed on top.
-            var configured = sampler.Config.Sampling.ToOptions();
+            var configured = ExperimentComposition.RunSampling(sampler.Header, path);
             var options = configured with { Steps = result.GetValue(steps) ?? configured.Steps, Churn = result.GetValue(churn) ?? configured.Churn, SigmaMin = result.GetValue(sigmaMin) ?? configured.SigmaMin };
             options.Validate();
-            AnsiConsole.MarkupLineInterpolated($"[bold]{sampler.Config.Name}[/]: {seedList.Count} samples, {sampler.Mode.Describe()} sampler, {options.Steps} steps, {(sampler.UsesEma ? "EMA" : "raw")} weights on {Device.Parse(result.GetValue(device)!)}");
+            AnsiConsole.MarkupLineInterpolated($"[bold]{sampler.RunName}[/]: {seedList.Count} samples, {sampler.Mode.Describe()} sampler, {options.Steps} steps, {(sampler.UsesEma ? "EMA" : "raw")} weights on {Device.Parse(result.GetValue(device)!)}");
             ConsoleProgress.Run("sample", report =>
             {
                 sampler.SampleTo(directory, seedList, options, result.GetValue(batch), result.GetValue(grid), result.GetValue(pngs), result.GetValue(seeds),
@@ -63,15 +67,10 @@ internal static class SampleCommand
     {
         if (File.Exists(path)) return path;
         if (Directory.Exists(path))
-            return Checkpoint.Latest(Path.Combine(path, "checkpoints")) ?? Checkpoint.Latest(path)
+            return Checkpoint.Latest(new RunDirectory(path).Checkpoints) ?? Checkpoint.Latest(path)
                 ?? throw new FileNotFoundException($"{path}: no checkpoint-*.safetensors in it or in its checkpoints/ folder");
         throw new FileNotFoundException($"{path}: no such checkpoint file or run directory");
     }
 
-    private static string DefaultOutput(string checkpointPath)
-    {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!;
-        var run = Path.GetFileName(folder) == "checkpoints" ? Path.GetDirectoryName(folder)! : folder;
-        return new RunDirectory(run).Samples;
-    }
+    private static string DefaultOutput(string checkpointPath) => RunDirectory.Containing(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!).Samples;
 }

@@ -1,7 +1,7 @@
+using AmbientDiffusion.Common;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
 
 namespace AmbientDiffusion.Config;
 
@@ -11,16 +11,9 @@ namespace AmbientDiffusion.Config;
 /// </summary>
 public static class ConfigLoader
 {
-    /// <summary>The YAML reader of configs (also parses --set values).</summary>
-    internal static readonly IDeserializer Deserializer = new DeserializerBuilder()
-        .WithNamingConvention(UnderscoredNamingConvention.Instance)
-        .WithDuplicateKeyChecking()
-        .Build();
+    private static IDeserializer Deserializer => Yaml.Deserializer;
 
-    private static readonly ISerializer Serializer = new SerializerBuilder()
-        .WithNamingConvention(UnderscoredNamingConvention.Instance)
-        .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull)
-        .Build();
+    private static ISerializer Serializer => Yaml.Serializer;
 
     /// <summary>Parses a config file, applies <paramref name="overrides"/> (<c>key.path=value</c>) and validates it.
     /// Paths in it are made absolute relative to the file's folder, so a config and its data can move together.</summary>
@@ -126,9 +119,13 @@ public static class ConfigLoader
         memorization.FeaturesHeldout = Resolve(memorization.FeaturesHeldout);
     }
 
-    // YamlDotNet says "Property 'lrr' not found on type 'AmbientDiffusion.Config.TrainingSection'."; users need the key.
-    private static string Simplify(string message)
+    // YamlDotNet says "Property 'lrr' not found on type 'AmbientDiffusion.Config.TrainingSection'." and "Requested value
+    // 'Bogus' was not found."; users need the key or the value.
+    internal static string Simplify(string message)
     {
+        const string value = "Requested value '";
+        if (message.StartsWith(value, StringComparison.Ordinal))
+            return $"unknown value '{Yaml.Name(message[value.Length..message.IndexOf('\'', value.Length)])}'";
         const string marker = "Property '";
         var at = message.IndexOf(marker, StringComparison.Ordinal);
         if (at < 0 || !message.Contains("not found on type", StringComparison.Ordinal)) return message;

@@ -1,6 +1,7 @@
+using System.Collections;
 using System.Reflection;
+using AmbientDiffusion.Common;
 using YamlDotNet.Core;
-using YamlDotNet.Serialization.NamingConventions;
 
 namespace AmbientDiffusion.Config;
 
@@ -58,23 +59,23 @@ public static class ConfigOverrides
 
     private static PropertyInfo? Find(Type type, string snakeName) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .FirstOrDefault(p => p.CanWrite && UnderscoredNamingConvention.Instance.Apply(p.Name) == snakeName);
+            .FirstOrDefault(p => p.CanWrite && Yaml.Name(p.Name) == snakeName);
 
     private static string Known(Type type, string[] parent) =>
         $" in {(parent.Length == 0 ? "the config" : string.Join('.', parent))} (known: " +
-        string.Join(", ", type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => UnderscoredNamingConvention.Instance.Apply(p.Name))) + ")";
+        string.Join(", ", type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => Yaml.Name(p.Name))) + ")";
 
-    private static bool IsSection(Type type) => type.IsClass && type != typeof(string) && type.Namespace == typeof(ExperimentConfig).Namespace;
+    private static bool IsSection(Type type) => type.IsClass && type != typeof(string) && !typeof(IEnumerable).IsAssignableFrom(type);
 
     private static object? Convert(string keyPath, string value, Type type)
     {
         try
         {
-            return ConfigLoader.Deserializer.Deserialize(value.Length == 0 ? "''" : value, type);
+            return Yaml.Deserializer.Deserialize(value.Length == 0 ? "''" : value, type);
         }
         catch (YamlException e)
         {
-            var reason = (e.InnerException ?? e).Message;
+            var reason = ConfigLoader.Simplify((e.InnerException ?? e).Message);
             throw new ConfigException($"--set {keyPath}={value}: expected {Describe(type)} ({reason})", keyPath);
         }
     }
@@ -85,6 +86,7 @@ public static class ConfigOverrides
         if (underlying == typeof(int) || underlying == typeof(long) || underlying == typeof(ulong)) return "an integer";
         if (underlying == typeof(double)) return "a number";
         if (underlying == typeof(bool)) return "true or false";
+        if (underlying.IsEnum) return string.Join(", ", Enum.GetNames(underlying).Select(Yaml.Name));
         if (underlying == typeof(string)) return "a string";
         if (underlying.IsGenericType && underlying.GetGenericTypeDefinition() == typeof(List<>)) return "a list such as [1, 2]";
         return "a section (a mapping of keys)";

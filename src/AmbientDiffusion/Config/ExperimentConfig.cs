@@ -1,4 +1,8 @@
-using System.Globalization;
+using AmbientDiffusion.Common;
+using AmbientDiffusion.Diffusion;
+using AmbientDiffusion.Models;
+using AmbientDiffusion.Sampling;
+using AmbientDiffusion.Training;
 
 namespace AmbientDiffusion.Config;
 
@@ -6,8 +10,8 @@ namespace AmbientDiffusion.Config;
 /// One experiment, as written in YAML (snake_case keys): where the clean data come from (<c>dataset</c>), how they are
 /// corrupted once (<c>corruption</c>), the model, the objective, training, sampling, the memorization analysis and the
 /// device; plus an optional <c>sweep</c> grid. Defaults are the paper's where it has one and a small CPU-friendly
-/// choice otherwise; configs/README.md documents every key. <see cref="Validate"/> checks every range and names the
-/// key path.
+/// choice otherwise; configs/README.md documents every key. Most sections are the domain's own records, which own
+/// their defaults and bounds; <see cref="Validate"/> runs their checks once and names the key path of a failure.
 /// </summary>
 public sealed class ExperimentConfig
 {
@@ -27,22 +31,22 @@ public sealed class ExperimentConfig
     public DataSection Data { get; set; } = new();
 
     /// <summary>The U-Net.</summary>
-    public ModelSection Model { get; set; } = new();
+    public ModelSettings Model { get; set; } = new();
 
     /// <summary>The objective.</summary>
-    public LossSection Loss { get; set; } = new();
+    public LossSettings Loss { get; set; } = new();
 
     /// <summary>Optimisation and bookkeeping.</summary>
-    public TrainingSection Training { get; set; } = new();
+    public TrainingSettings Training { get; set; } = new();
 
     /// <summary>Samples drawn after training.</summary>
-    public SamplingSection Sampling { get; set; } = new();
+    public SamplingSettings Sampling { get; set; } = new();
 
     /// <summary>The memorization analysis of those samples.</summary>
     public MemorizationSection Memorization { get; set; } = new();
 
     /// <summary>Where and how the computation runs.</summary>
-    public DeviceSection Device { get; set; } = new();
+    public DeviceSettings Device { get; set; } = new();
 
     /// <summary>A grid of runs (only in sweep configs).</summary>
     public SweepSection? Sweep { get; set; }
@@ -61,14 +65,14 @@ public sealed class ExperimentConfig
             Check(Corruption is null, "corruption", "(a section)", "no corruption section when data.corrupted names an already corrupted dataset");
         }
         Check(Dataset is null || string.IsNullOrWhiteSpace(Data.Prepared), "data.prepared", Data.Prepared, "empty when a dataset section is given (one source of clean data)");
-        Dataset?.Validate();
-        Corruption?.Validate();
-        Model.Validate();
-        Loss.Validate();
-        Training.Validate();
-        Sampling.Validate();
-        Memorization.Validate();
-        Device.Validate();
+        if (Dataset is not null) Within("dataset", Dataset.Validate);
+        if (Corruption is not null) Within("corruption", Corruption.Validate);
+        Within("model", Model.Validate);
+        Within("loss", Loss.Validate);
+        Within("training", Training.Validate);
+        Within("sampling", Sampling.Validate);
+        Within("memorization", Memorization.Validate);
+        Within("device", Device.Validate);
         Sweep?.Validate();
     }
 
@@ -80,11 +84,19 @@ public sealed class ExperimentConfig
     internal static void Fail(string key, object? value, string expected) =>
         throw new ConfigException($"{key} = {Format(value)}: expected {expected}", key);
 
-    internal static string Format(object? value) => value switch
+    /// <summary>Runs a section's checks; a <see cref="SettingException"/> becomes a <see cref="ConfigException"/> naming the
+    /// key path <c>section.setting</c>, so the loader can point at its line and column.</summary>
+    internal static void Within(string section, Action validate)
     {
-        null => "(missing)",
-        double d => d.ToString(CultureInfo.InvariantCulture),
-        System.Collections.IEnumerable e and not string => "[" + string.Join(", ", e.Cast<object>().Select(Format)) + "]",
-        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
-    };
+        try
+        {
+            validate();
+        }
+        catch (SettingException e)
+        {
+            throw new ConfigException($"{section}.{e.Message}", $"{section}.{e.Setting}");
+        }
+    }
+
+    internal static string Format(object? value) => SettingException.Format(value);
 }

@@ -25,7 +25,7 @@ public abstract record CorruptionOperator
     public abstract string Describe();
 
     /// <summary>The corruption for one image: a fresh generator keyed by (seed, index).</summary>
-    public static SeededRandom RandomFor(ulong seed, long index) => new(seed, 0xC0DE, (ulong)index);
+    public static SeededRandom RandomFor(ulong seed, long index) => RandomStreams.For(RandomStream.Corruption, seed, (ulong)index);
 
     internal static double CheckProbability(double p, string name) =>
         p is >= 0 and < 1 ? p : throw new ArgumentOutOfRangeException(name, p, $"{name} = {p.ToString(CultureInfo.InvariantCulture)}: expected a probability in [0, 1)");

@@ -1,4 +1,4 @@
-using System.Globalization;
+using AmbientDiffusion.Common;
 
 namespace AmbientDiffusion.Corruption;
 
@@ -17,9 +17,10 @@ public enum MaskKind
 
 /// <summary>
 /// The corruption as plain settings (the <c>corruption:</c> section of a config and the options of
-/// <c>ambient corrupt</c>): a mask and/or Gaussian noise. <see cref="ToOperator"/> validates and builds the operator.
+/// <c>ambient corrupt</c>): a mask and/or Gaussian noise. Its defaults and bounds live here only;
+/// <see cref="ToOperator"/> validates and builds the operator.
 /// </summary>
-public sealed record CorruptionSpec
+public record CorruptionSpec
 {
     /// <summary>Mask kind.</summary>
     public MaskKind Mask { get; init; } = MaskKind.Pixel;
@@ -39,11 +40,26 @@ public sealed record CorruptionSpec
     /// <summary>Fraction of images that receive noise.</summary>
     public double NoiseFraction { get; init; } = 1.0;
 
+    /// <summary>Throws <see cref="SettingException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        SettingException.Check(Enum.IsDefined(Mask), "mask", Mask, Yaml.Choices<MaskKind>());
+        SettingException.Check(P is >= 0 and < 1, "p", P, "a fraction in [0, 1)");
+        SettingException.Check(Mask != MaskKind.None || P == 0, "p", P, "0 with mask = none");
+        SettingException.Check(!PerChannel || Mask == MaskKind.Pixel, "per_channel", PerChannel, "false unless mask = pixel");
+        SettingException.Check(PatchSize is >= 1 and <= 256, "patch_size", PatchSize, "1 to 256 pixels");
+        SettingException.Check(NoiseSigma is >= 0 and <= 10, "noise_sigma", NoiseSigma, "a noise level in [0, 10] ([-1, 1] pixel units)");
+        SettingException.Check(NoiseFraction is > 0 and <= 1, "noise_fraction", NoiseFraction, "a fraction in (0, 1]");
+        SettingException.Check(Mask != MaskKind.None || NoiseSigma > 0, "mask", Mask, "a mask or a noise level: mask = none with noise_sigma = 0 leaves the images clean");
+    }
+
+    /// <summary>The plain settings of this spec (a copy of exactly these properties, whatever derived record holds them).</summary>
+    public CorruptionSpec ToSpec() => new() { Mask = Mask, P = P, PerChannel = PerChannel, PatchSize = PatchSize, NoiseSigma = NoiseSigma, NoiseFraction = NoiseFraction };
+
     /// <summary>Builds the operator, with errors naming the offending setting.</summary>
     public CorruptionOperator ToOperator()
     {
-        if (Mask == MaskKind.None && P != 0)
-            throw new ArgumentException($"corruption.p = {P.ToString(CultureInfo.InvariantCulture)} has no effect with mask = none");
+        Validate();
         var parts = new List<CorruptionOperator>();
         switch (Mask)
         {
@@ -51,9 +67,7 @@ public sealed record CorruptionSpec
             case MaskKind.Box: parts.Add(new BoxMask(P)); break;
             case MaskKind.Patch: parts.Add(new PatchMask(PatchSize, P)); break;
         }
-        if (PerChannel && Mask != MaskKind.Pixel) throw new ArgumentException("corruption.per_channel applies to pixel masks only");
         if (NoiseSigma != 0 || NoiseFraction != 1.0) parts.Add(new GaussianNoise(NoiseSigma, NoiseFraction));
-        if (parts.Count == 0) throw new ArgumentException("corruption: mask = none and noise_sigma = 0 leave the images clean; choose a mask or a noise level");
         return parts.Count == 1 ? parts[0] : new CompositeCorruption(parts);
     }
 

@@ -27,8 +27,8 @@ public sealed record FurtherCorruption
         if (!(delta > 0 && delta < 1))
             throw new ArgumentOutOfRangeException(nameof(delta), delta,
                 delta == 0
-                    ? "loss.delta = 0: with no further corruption the ambient objective learns nothing about the pixels the masks removed; use delta > 0 (the paper uses 0.1) or the 'naive' loss"
-                    : $"loss.delta = {delta.ToString(CultureInfo.InvariantCulture)}: expected a probability in (0, 1)");
+                    ? "delta = 0: with no further corruption the ambient objective learns nothing about the pixels the masks removed; use delta > 0 (the paper uses 0.1) or the 'naive' loss"
+                    : $"delta = {delta.ToString(CultureInfo.InvariantCulture)}: expected a probability in (0, 1)");
         (Delta, Mode) = (delta, mode);
     }
 
@@ -46,23 +46,25 @@ public sealed record FurtherCorruption
     public Tensor Apply(Tensor masks, Generator generator, ulong seed, IReadOnlyList<int> imageIndices)
     {
         var shape = masks.shape;
-        if (Mode == FurtherCorruptionMode.Redraw)
-        {
-            using var scope = torch.NewDisposeScope();
-            var keep = torch.rand(shape, ScalarType.Float32, Device.CPU, generator).ge(Delta).to(masks.dtype, masks.device);
-            return scope.MoveToOuter(masks * keep);
-        }
-        var perImage = (int)(shape[1] * shape[2] * shape[3]);
+        using var scope = torch.NewDisposeScope();
+        var keep = Mode == FurtherCorruptionMode.Redraw
+            ? torch.rand(shape, ScalarType.Float32, Device.CPU, generator).ge(Delta).to(masks.dtype, masks.device)
+            : torch.tensor(FixedKeep(seed, imageIndices, (int)(shape[1] * shape[2] * shape[3])), shape).to(masks.dtype, masks.device);
+        return scope.MoveToOuter(masks * keep);
+    }
+
+    /// <summary>Whether B keeps one pixel, drawn from a per-image stream: the keep draw of <see cref="FurtherCorruptionMode.Fixed"/>
+    /// training and of the fixed-mask sampler (one pixel per call, in pixel order).</summary>
+    public bool Keeps(SeededRandom random) => !(random.NextDouble() < Delta);
+
+    private float[] FixedKeep(ulong seed, IReadOnlyList<int> imageIndices, int perImage)
+    {
         var values = new float[imageIndices.Count * perImage];
         for (var b = 0; b < imageIndices.Count; b++)
         {
-            var random = new SeededRandom(seed, 0xB0B, (ulong)imageIndices[b]);
-            for (var i = 0; i < perImage; i++) values[b * perImage + i] = random.NextDouble() < Delta ? 0f : 1f;
+            var random = RandomStreams.For(RandomStream.FixedFurtherCorruption, seed, (ulong)imageIndices[b]);
+            for (var i = 0; i < perImage; i++) values[b * perImage + i] = Keeps(random) ? 1f : 0f;
         }
-        using (var scope = torch.NewDisposeScope())
-        {
-            var keep = torch.tensor(values, shape).to(masks.dtype, masks.device);
-            return scope.MoveToOuter(masks * keep);
-        }
+        return values;
     }
 }

@@ -17,11 +17,11 @@ public sealed record PrepareOptions(int Resolution, int Channels = 3, int? Crop 
     /// <summary>Checks every value, naming the option that is wrong.</summary>
     public void Validate()
     {
-        if (Resolution is < 1 or > 4096) throw new ArgumentException($"resolution = {Resolution}: expected 1 to 4096 pixels");
-        if (Channels is not (1 or 3)) throw new ArgumentException($"channels = {Channels}: expected 1 (grayscale) or 3 (RGB)");
-        if (Crop is < 1) throw new ArgumentException($"crop = {Crop}: expected a positive number of pixels");
-        if (Count is < 1) throw new ArgumentException($"count = {Count}: expected at least 1 image");
-        if (HeldOut < 0) throw new ArgumentException($"heldout = {HeldOut}: expected 0 or more images");
+        SettingException.Check(Resolution is >= 4 and <= 4096, "resolution", Resolution, "4 to 4096 pixels");
+        SettingException.Check(Channels is 1 or 3, "channels", Channels, "1 (grayscale) or 3 (RGB)");
+        SettingException.Check(Crop is null or >= 1, "crop", Crop, "a positive number of pixels");
+        SettingException.Check(Count is null or >= 1, "count", Count, "at least 1 image");
+        SettingException.Check(HeldOut >= 0, "heldout", HeldOut, "0 or more images");
     }
 }
 
@@ -51,7 +51,7 @@ public static class DatasetPreparer
         if (wantTrain < 1 || wantTrain + options.HeldOut > source.Count)
             throw new ArgumentException($"{source.Description}: asked for {options.Count?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all"} training + {options.HeldOut} held-out images, the source has {source.Count}");
         var want = wantTrain + options.HeldOut;
-        var order = new Common.SeededRandom(options.Seed, 0x5EED).Permutation(source.Count);
+        var order = RandomStreams.For(RandomStream.PrepareSubset, options.Seed).Permutation(source.Count);
         var transform = new SquareTransform(options.Resolution, options.Crop);
         var accepted = new List<(int index, byte[] chw, byte[] hash)>(want);
         var skipped = new List<SkippedItem>();

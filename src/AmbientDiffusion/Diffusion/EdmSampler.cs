@@ -1,84 +1,13 @@
-using AmbientDiffusion.Common;
-using AmbientDiffusion.Corruption;
 using AmbientDiffusion.Torch;
 
 namespace AmbientDiffusion.Diffusion;
 
 /// <summary>
-/// Settings of EDM's deterministic Heun sampler (Karras et al. 2022, Algorithm 2) with optional churn. Defaults are
-/// EDM's: 18 steps (35 network evaluations), σ from 80 down to 0.002 spaced evenly in σ^(1/ρ) with ρ = 7, no churn.
-/// </summary>
-public sealed record SamplerOptions
-{
-    /// <summary>Noise levels visited (N in EDM); the network is evaluated 2N − 1 times.</summary>
-    public int Steps { get; init; } = 18;
-
-    /// <summary>Smallest noise level of the schedule (replaced by σ_n for the early-stop sampler).</summary>
-    public double SigmaMin { get; init; } = 0.002;
-
-    /// <summary>Starting noise level.</summary>
-    public double SigmaMax { get; init; } = 80;
-
-    /// <summary>Schedule curvature ρ.</summary>
-    public double Rho { get; init; } = 7;
-
-    /// <summary>S_churn: total stochasticity added along the trajectory (0 = deterministic ODE).</summary>
-    public double Churn { get; init; }
-
-    /// <summary>S_tmin: churn only at σ ≥ this.</summary>
-    public double ChurnMin { get; init; }
-
-    /// <summary>S_tmax: churn only at σ ≤ this.</summary>
-    public double ChurnMax { get; init; } = double.PositiveInfinity;
-
-    /// <summary>S_noise: scale of the churn noise (slightly above 1 compensates detail loss).</summary>
-    public double ChurnNoise { get; init; } = 1;
-
-    /// <summary>Checks the settings; messages name the setting.</summary>
-    public void Validate()
-    {
-        if (Steps is < 2 or > 1000) throw new ArgumentException($"sampling.steps = {Steps}: expected 2 to 1000");
-        if (!(SigmaMax > SigmaMin && SigmaMin > 0)) throw new ArgumentException($"sampling.sigma_min = {SigmaMin}, sigma_max = {SigmaMax}: expected 0 < sigma_min < sigma_max");
-        if (!(Rho > 0)) throw new ArgumentException($"sampling.rho = {Rho}: expected > 0");
-        if (!(Churn >= 0)) throw new ArgumentException($"sampling.churn = {Churn}: expected >= 0");
-        if (!(ChurnNoise > 0)) throw new ArgumentException($"sampling.churn_noise = {ChurnNoise}: expected > 0");
-    }
-}
-
-/// <summary>
-/// How a trained model is turned into a denoiser for sampling (ambient-spec §5): plainly (clean, naive), through the
-/// fixed-mask sampler (ambient models: one mask per sample, drawn like the training masks and further corrupted with
-/// δ, kept for every step; the denoiser is D(M ⊙ x, σ, M)), or with an early stop at σ_n (models of noisy data: the
-/// data say nothing below σ_n, so the sampler stops there and returns one Tweedie jump D(x, σ_n)).
-/// </summary>
-public sealed record SamplingMode
-{
-    /// <summary>Plain EDM sampling.</summary>
-    public static readonly SamplingMode Plain = new();
-
-    /// <summary>The mask operator of the training data (noise parts removed), for the fixed-mask sampler.</summary>
-    public CorruptionOperator? Mask { get; init; }
-
-    /// <summary>Further corruption δ applied on top of <see cref="Mask"/> (as in training).</summary>
-    public double Delta { get; init; }
-
-    /// <summary>Mask channels of the model (1 shared, C per channel).</summary>
-    public int MaskChannels { get; init; }
-
-    /// <summary>σ at which the early-stop sampler stops (0: run to σ_min and finish with EDM's last Euler step).</summary>
-    public double StopSigma { get; init; }
-
-    /// <summary>A short description for logs and metadata.</summary>
-    public string Describe() =>
-        Mask is not null ? $"fixed_mask({Mask.Describe()}, delta={Delta.ToString(System.Globalization.CultureInfo.InvariantCulture)})"
-        : StopSigma > 0 ? $"early_stop(sigma_n={StopSigma.ToString(System.Globalization.CultureInfo.InvariantCulture)})"
-        : "plain";
-}
-
-/// <summary>
 /// EDM's Heun sampler. Each sample owns a generator seeded by its seed (initial noise, churn noise and its fixed
 /// mask all come from it), so a sample depends on its seed only, never on the batch it was drawn in. The state is
 /// kept in float64 on the CPU; the network runs in float32 on its device. Outputs are clipped to [-1, 1] only at the end.
+/// The mode (<see cref="PlainSampling"/>, <see cref="FixedMaskSampling"/>, <see cref="EarlyStopSampling"/>) decides the
+/// denoiser's input and where the schedule ends.
 /// </summary>
 public sealed class EdmSampler
 {
@@ -89,18 +18,23 @@ public sealed class EdmSampler
     public EdmSampler(EdmPreconditioner model, SamplerOptions options, SamplingMode mode)
     {
         options.Validate();
-        if ((mode.Mask is null) != (model.Network.MaskChannels == 0))
-            throw new ArgumentException(model.Network.MaskChannels == 0
-                ? "the fixed-mask sampler needs a model trained with masks (the ambient loss)"
-                : $"this model takes a {model.Network.MaskChannels}-channel mask input: sample it with the fixed-mask sampler");
-        if (mode.Mask is not null && mode.MaskChannels != model.Network.MaskChannels)
-            throw new ArgumentException($"the sampler's masks have {mode.MaskChannels} channel(s), the model takes {model.Network.MaskChannels}");
-        if (mode.StopSigma < 0 || mode.StopSigma >= options.SigmaMax) throw new ArgumentException($"early-stop σ_n = {mode.StopSigma} must lie in [0, sigma_max)");
+        var maskChannels = model.Network.MaskChannels;
+        switch (mode)
+        {
+            case FixedMaskSampling fixedMask when maskChannels == 0:
+                throw new ArgumentException($"the fixed-mask sampler ({fixedMask.Describe()}) needs a model trained with masks (the ambient loss)");
+            case FixedMaskSampling fixedMask when fixedMask.MaskChannels != maskChannels:
+                throw new ArgumentException($"the sampler's masks have {fixedMask.MaskChannels} channel(s), the model takes {maskChannels}");
+            case not FixedMaskSampling when maskChannels > 0:
+                throw new ArgumentException($"this model takes a {maskChannels}-channel mask input: sample it with the fixed-mask sampler");
+            case EarlyStopSampling early when !(early.StopSigma > 0 && early.StopSigma < options.SigmaMax):
+                throw new ArgumentException($"early-stop σ_n = {early.StopSigma} must lie in (0, sigma_max)");
+        }
         (_model, Options, Mode) = (model, options, mode);
         // t_0 … t_{N-1} from σ_max to σ_min (or σ_n), then t_N = 0 for the plain sampler's final Euler step.
-        var low = mode.StopSigma > 0 ? mode.StopSigma : options.SigmaMin;
-        var schedule = ReverseSde.KarrasSchedule(options.SigmaMax, low, options.Steps - 1, options.Rho);
-        _sigmas = mode.StopSigma > 0 ? schedule : [.. schedule, 0.0];
+        var stop = (mode as EarlyStopSampling)?.StopSigma;
+        var schedule = ReverseSde.KarrasSchedule(options.SigmaMax, stop ?? options.SigmaMin, options.Steps - 1, options.Rho);
+        _sigmas = stop is not null ? schedule : [.. schedule, 0.0];
     }
 
     /// <summary>The settings.</summary>
@@ -124,7 +58,7 @@ public sealed class EdmSampler
         var generators = seeds.Select(s => new Generator(s)).ToArray();
         try
         {
-            var masks = Mode.Mask is null ? null : DrawMasks(seeds).to(device);
+            var masks = Mode is FixedMaskSampling ? DrawMasks(seeds).to(device) : null;
             var x = StandardNormal(generators, shape) * _sigmas[0];
             for (var i = 0; i + 1 < _sigmas.Length; i++)
             {
@@ -146,7 +80,7 @@ public sealed class EdmSampler
                 }
                 x = scope.MoveToOuter(xNext);
             }
-            if (Mode.StopSigma > 0) x = Denoise(x, Mode.StopSigma, masks, device);
+            if (Mode is EarlyStopSampling early) x = Denoise(x, early.StopSigma, masks, device);
             return outer.MoveToOuter(x.clamp(-1, 1).to(ScalarType.Float32));
         }
         finally
@@ -170,24 +104,9 @@ public sealed class EdmSampler
         return scope.MoveToOuter(denoised.to(ScalarType.Float64, Device.CPU));
     }
 
-    /// <summary>The fixed masks M = A ⊙ B of the samples, float32 [B, Cm, H, W]: A drawn like the training masks and
-    /// B ~ Bernoulli(1 − δ), both from a generator keyed by the sample's seed.</summary>
-    public Tensor DrawMasks(IReadOnlyList<ulong> seeds)
-    {
-        var mask = Mode.Mask ?? throw new InvalidOperationException("plain sampling uses no masks");
-        var network = _model.Network;
-        var (c, r, cm) = (network.ImageChannels, network.Resolution, Mode.MaskChannels);
-        var values = new float[seeds.Count * cm * r * r];
-        for (var b = 0; b < seeds.Count; b++)
-        {
-            var random = new SeededRandom(seeds[b], 0x5A3F1E);
-            var sample = new CorruptionSample(new float[c * r * r], c, r, r, cm);
-            mask.Apply(sample, random);
-            for (var i = 0; i < cm * r * r; i++)
-                values[b * cm * r * r + i] = sample.Mask[i] != 0 && !random.NextBernoulli(Mode.Delta) ? 1f : 0f;
-        }
-        return torch.tensor(values, [seeds.Count, cm, r, r]);
-    }
+    /// <summary>The fixed masks of the samples (see <see cref="FixedMaskSampling.DrawMasks"/>).</summary>
+    public Tensor DrawMasks(IReadOnlyList<ulong> seeds) =>
+        (Mode as FixedMaskSampling ?? throw new InvalidOperationException("plain sampling uses no masks")).DrawMasks(seeds, _model.Network.ImageChannels, _model.Network.Resolution);
 
     /// <summary>Pixels in [-1, 1] to uint8 [0, 255] (rounded), the format samples are stored in.</summary>
     public static Tensor ToBytes(Tensor images)

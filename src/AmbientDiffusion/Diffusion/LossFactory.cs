@@ -1,4 +1,4 @@
-using AmbientDiffusion.Config;
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Corruption;
 
 namespace AmbientDiffusion.Diffusion;
@@ -6,40 +6,27 @@ namespace AmbientDiffusion.Diffusion;
 /// <summary>Builds the configured loss and checks that it suits the data.</summary>
 public static class LossFactory
 {
-    /// <summary>The loss of <paramref name="section"/> for <paramref name="data"/>; <paramref name="seed"/> keys fixed further corruption.</summary>
-    public static DiffusionLoss Create(LossSection section, CorruptedDataset data, ulong seed)
+    /// <summary>The loss of <paramref name="settings"/> for <paramref name="data"/>; <paramref name="seed"/> keys fixed
+    /// further corruption. A loss that does not suit the data is a <see cref="SettingException"/> on <c>kind</c>.</summary>
+    public static DiffusionLoss Create(LossSettings settings, CorruptedDataset data, ulong seed)
     {
-        var sigmas = new NoiseLevelDistribution(section.PMean, section.PStd);
-        switch (section.Kind)
+        var sigmas = new NoiseLevelDistribution(settings.PMean, settings.PStd);
+        switch (settings.Kind)
         {
-            case "edm":
-                if (data.HasMissingPixels || data.HasNoise)
-                    throw new ConfigException($"loss.kind = edm: {data.Path} is corrupted (missing pixels or noise); use 'ambient' (masks), 'tweedie' (noise) or 'naive' for the baseline on corrupted data");
+            case LossKind.Edm:
+                SettingException.Check(!data.HasMissingPixels && !data.HasNoise, "kind", settings.Kind,
+                    $"a loss for corrupted data: {data.Path} has missing pixels or noise (use ambient for masks, tweedie for noise, or naive for the baseline)");
                 return new EdmLoss(sigmas);
-            case "naive":
+            case LossKind.Naive:
                 return new EdmLoss(sigmas, naive: true);
-            case "ambient":
-                if (data.HasNoise) throw new ConfigException($"loss.kind = ambient: {data.Path} has noisy images; the ambient loss is for masked data (use 'tweedie' for noise)");
-                var mode = section.FurtherCorruption == "fixed" ? FurtherCorruptionMode.Fixed : FurtherCorruptionMode.Redraw;
-                try
-                {
-                    return new AmbientLoss(sigmas, new FurtherCorruption(section.Delta, mode), seed);
-                }
-                catch (ArgumentException e)
-                {
-                    throw new ConfigException($"{e.Message.Split(" (Parameter")[0]} ({data.Path})");
-                }
-            case "tweedie":
-                if (data.HasMissingPixels)
-                    throw new ConfigException($"loss.kind = tweedie: {data.Path} has missing pixels; the Tweedie loss handles noise only (use 'ambient' for masks)");
-                var weighting = section.TweedieWeighting == "lambda_ratio" ? TweedieWeighting.LambdaRatio : TweedieWeighting.Lambda;
-                return new TweedieLoss(sigmas, weighting, new ConsistencyOptions(section.ConsistencyWeight, section.ConsistencySteps));
+            case LossKind.Ambient:
+                SettingException.Check(!data.HasNoise, "kind", settings.Kind, $"tweedie: {data.Path} has noisy images, and the ambient loss is for masked data");
+                return new AmbientLoss(sigmas, new FurtherCorruption(settings.Delta, settings.FurtherCorruption), seed);
+            case LossKind.Tweedie:
+                SettingException.Check(!data.HasMissingPixels, "kind", settings.Kind, $"ambient: {data.Path} has missing pixels, and the Tweedie loss handles noise only");
+                return new TweedieLoss(sigmas, settings.TweedieWeighting, new ConsistencyOptions(settings.ConsistencyWeight, settings.ConsistencySteps));
             default:
-                throw new ConfigException($"loss.kind = {section.Kind}: expected edm, naive, ambient or tweedie");
+                throw new SettingException("kind", settings.Kind, Yaml.Choices<LossKind>());
         }
     }
-
-    /// <summary>The reduction of <paramref name="section"/>.</summary>
-    public static LossReduction Reduction(LossSection section) =>
-        section.Reduction == "mean_observed" ? LossReduction.MeanObserved : LossReduction.SumPixelsMeanBatch;
 }

@@ -32,7 +32,7 @@ public sealed class TweedieLoss(NoiseLevelDistribution sigmas, TweedieWeighting 
     private readonly ConsistencyOptions _consistency = consistency ?? new ConsistencyOptions();
 
     /// <inheritdoc />
-    public override string Name => "tweedie";
+    public override LossKind Kind => LossKind.Tweedie;
 
     /// <inheritdoc />
     public override LossTerms Compute(EdmPreconditioner denoiser, CorruptedBatch batch, Generator generator)

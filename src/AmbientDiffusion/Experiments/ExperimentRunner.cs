@@ -31,7 +31,6 @@ public sealed class ExperimentRunner(string runsRoot)
     /// <paramref name="resume"/>, a run directory that already has checkpoints is an error.</summary>
     public ExperimentResult Run(ExperimentConfig config, string? runDirectory = null, bool resume = false, IProgress<ExperimentProgress>? progress = null, CancellationToken cancel = default)
     {
-        config.Validate();
         var run = new RunDirectory(runDirectory ?? Path.Combine(RunsRoot, config.Name));
         var existing = Checkpoint.Latest(run.Checkpoints);
         if (existing is not null && !resume)
@@ -45,7 +44,7 @@ public sealed class ExperimentRunner(string runsRoot)
 
         long step;
         double kimg;
-        using (var trainer = Trainer.Resume(config, run.Path, corrupted))
+        using (var trainer = ExperimentComposition.ResumeTrainer(config, run.Path, corrupted))
         {
             if (!trainer.IsComplete)
             {
@@ -75,12 +74,12 @@ public sealed class ExperimentRunner(string runsRoot)
                 ["checkpoint"] = Path.GetFullPath(checkpoint),
                 ["seeds"] = config.Sampling.Seeds,
                 ["weights"] = config.Sampling.Ema ? "ema" : "raw",
-                ["sampler_options"] = CheckpointSampler.DescribeOptions(config.Sampling.ToOptions()),
+                ["sampler_options"] = CheckpointSampler.DescribeOptions(config.Sampling),
             };
             if (wanted.All(w => file.Metadata.GetValueOrDefault(w.Key) == w.Value)) return true;
         }
         using var sampler = CheckpointSampler.Load(checkpoint, Device.Parse(config.Device.Type), config.Sampling.Ema);
-        sampler.SampleTo(run.Samples, seeds, config.Sampling.ToOptions(), config.Sampling.BatchSize, config.Sampling.Grid, config.Sampling.Png, config.Sampling.Seeds,
+        sampler.SampleTo(run.Samples, seeds, config.Sampling, config.Sampling.BatchSize, config.Sampling.Grid, config.Sampling.Png, config.Sampling.Seeds,
             progress is null ? null : new ProgressRelay<SamplingProgress>(p => progress.Report(new ExperimentProgress("sample", p.Done, p.Total))), cancel);
         return true;
     }
@@ -91,36 +90,9 @@ public sealed class ExperimentRunner(string runsRoot)
         if (!config.Memorization.Enabled || inputs.Prepared is null || !File.Exists(run.SamplesFile)) return false;
         if (File.Exists(run.ReportFile) && File.GetLastWriteTimeUtc(run.ReportFile) >= File.GetLastWriteTimeUtc(run.SamplesFile)) return true;
         progress?.Report(new ExperimentProgress("memorization", 0, 1));
-        MemorizationAnalyzer.Run(Options(config, run.SamplesFile, inputs.Prepared, run.Report));
+        MemorizationAnalyzer.Run(ExperimentComposition.Memorization(config, run.SamplesFile, inputs.Prepared, run.Report));
         progress?.Report(new ExperimentProgress("memorization", 1, 1));
         return true;
-    }
-
-    /// <summary>The analyzer's options for a config's memorization section.</summary>
-    public static MemorizationOptions Options(ExperimentConfig config, string samplesPath, string preparedPath, string outputDirectory)
-    {
-        var section = config.Memorization;
-        static string? Optional(string path) => string.IsNullOrWhiteSpace(path) ? null : path;
-        return new MemorizationOptions
-        {
-            SamplesPath = samplesPath,
-            TrainPath = preparedPath,
-            FeaturesSamplesPath = Optional(section.FeaturesSamples),
-            FeaturesTrainPath = Optional(section.FeaturesTrain),
-            FeaturesHeldOutPath = Optional(section.FeaturesHeldout),
-            OutputDirectory = outputDirectory,
-            Settings = new MemorizationSettings
-            {
-                Device = config.Device.Type,
-                Downsample = section.Downsample,
-                CarliniNeighbors = section.CarliniNeighbors,
-                CarliniAlpha = section.CarliniAlpha,
-                BaselineQueries = section.BaselineQueries,
-                BaselineSeed = config.Seed,
-                HistogramBins = section.HistogramBins,
-                WorstCount = section.WorstCount,
-            },
-        };
     }
 
     /// <summary>Resuming with a different data, model or objective would silently mix two experiments: refuse it.</summary>

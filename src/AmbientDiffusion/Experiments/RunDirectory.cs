@@ -4,8 +4,10 @@ using AmbientDiffusion.Torch.IO;
 namespace AmbientDiffusion.Experiments;
 
 /// <summary>
-/// The layout of runs/&lt;name&gt;: <c>config.yaml</c> (resolved), <c>inputs.json</c> (the data files the run used),
-/// <c>metrics.jsonl</c>, <c>checkpoints/</c>, <c>samples/</c>, <c>report/</c> and <c>error.log</c> (internal errors).
+/// The layout of runs/&lt;name&gt;, owned here and nowhere else: <c>config.yaml</c> (resolved), <c>inputs.json</c> (the
+/// data files the run used), <c>metrics.jsonl</c>, <c>checkpoints/</c>, <c>samples/</c>, <c>report/</c>,
+/// <c>done.json</c> (a finished sweep point) and <c>error.log</c> (internal errors). Files inside samples/ and report/
+/// are named by their writers (<see cref="Sampling.SampleSet"/>, <see cref="Memorization.MemorizationReportWriter"/>).
 /// </summary>
 public sealed class RunDirectory(string path)
 {
@@ -15,13 +17,33 @@ public sealed class RunDirectory(string path)
 #pragma warning disable CS1591
     public string Config => System.IO.Path.Combine(Path, "config.yaml");
     public string Inputs => System.IO.Path.Combine(Path, "inputs.json");
-    public string Checkpoints => System.IO.Path.Combine(Path, "checkpoints");
+    public string Metrics => System.IO.Path.Combine(Path, "metrics.jsonl");
+    public string Checkpoints => System.IO.Path.Combine(Path, CheckpointsFolder);
+    public string Done => System.IO.Path.Combine(Path, "done.json");
     public string Samples => System.IO.Path.Combine(Path, "samples");
     public string Report => System.IO.Path.Combine(Path, "report");
     public string ErrorLog => System.IO.Path.Combine(Path, "error.log");
     public string SamplesFile => System.IO.Path.Combine(Samples, Sampling.SampleSet.TensorFile);
-    public string ReportFile => System.IO.Path.Combine(Report, "report.json");
+    public string ReportFile => System.IO.Path.Combine(Report, Memorization.MemorizationReportWriter.JsonFile);
+    public string QualityFile => System.IO.Path.Combine(Report, Memorization.SampleQuality.FileName);
 #pragma warning restore CS1591
+
+    /// <summary>Name of the checkpoint folder inside a run.</summary>
+    public const string CheckpointsFolder = "checkpoints";
+
+    /// <summary>The run directory that holds <paramref name="path"/>: the path itself, or the run of a checkpoints folder.</summary>
+    public static RunDirectory Containing(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path).TrimEnd(System.IO.Path.DirectorySeparatorChar);
+        return new RunDirectory(System.IO.Path.GetFileName(full) == CheckpointsFolder ? System.IO.Path.GetDirectoryName(full)! : full);
+    }
+
+    /// <summary>Writes the resolved config.</summary>
+    public void WriteConfig(string yaml)
+    {
+        Directory.CreateDirectory(Path);
+        AtomicFile.WriteAllBytes(Config, System.Text.Encoding.UTF8.GetBytes(yaml));
+    }
 
     /// <summary>The data files recorded by <see cref="WriteInputs"/>.</summary>
     public RunInputs ReadInputs()

@@ -44,19 +44,17 @@ public sealed class SweepRunner(string runsRoot)
         return folder;
     }
 
-    private static string DoneFile(RunDirectory run) => Path.Combine(run.Path, "done.json");
-
     /// <summary>A run is finished when it recorded done.json for exactly this config.</summary>
     public static bool IsDone(RunDirectory run, ExperimentConfig config)
     {
-        var file = DoneFile(run);
+        var file = run.Done;
         if (!File.Exists(file)) return false;
         using var json = JsonDocument.Parse(File.ReadAllBytes(file));
         return json.RootElement.TryGetProperty("config", out var stored) && stored.GetString() == ConfigLoader.ToYaml(config);
     }
 
     private static void MarkDone(RunDirectory run, ExperimentConfig config, ExperimentResult result) =>
-        AtomicFile.WriteAllBytes(DoneFile(run), JsonSerializer.SerializeToUtf8Bytes(new
+        AtomicFile.WriteAllBytes(run.Done, JsonSerializer.SerializeToUtf8Bytes(new
         {
             step = result.Step,
             kimg = result.Kimg,

@@ -44,7 +44,7 @@ public static class SweepSummary
     public static void Write(ExperimentConfig sweep, IReadOnlyList<SweepPoint> points, string folder)
     {
         var keys = sweep.Sweep!.Keys();
-        var rows = points.Select(p => (Point: p, Values: Read(Path.Combine(folder, p.Label, "report")))).ToList();
+        var rows = points.Select(p => (Point: p, Values: Read(new RunDirectory(Path.Combine(folder, p.Label)).Report))).ToList();
         var columns = new List<string> { "run" };
         columns.AddRange(keys);
         columns.Add("status");
@@ -135,13 +135,13 @@ public static class SweepSummary
     /// the report does not exist yet. The quality measure is filed under set "samples", its floor under "heldout".</summary>
     public static Dictionary<(string, string), double>? Read(string reportFolder)
     {
-        var reportPath = Path.Combine(reportFolder, "report.json");
+        var reportPath = Path.Combine(reportFolder, MemorizationReportWriter.JsonFile);
         if (!File.Exists(reportPath)) return null;
         using var json = JsonDocument.Parse(File.ReadAllBytes(reportPath));
         var values = new Dictionary<(string, string), double>();
         if (SampleQuality.Read(reportFolder) is { } quality)
         {
-            values[("fd_pixels", "samples")] = quality.FdSamples;
+            values[("fd_pixels", MemorizationAnalyzer.SamplesSet)] = quality.FdSamples;
             if (quality.FdTrainBaseline is { } floor) values[("fd_pixels", HeldOutSet)] = floor;
         }
         if (!json.RootElement.TryGetProperty("spaces", out var spaces)) return values;

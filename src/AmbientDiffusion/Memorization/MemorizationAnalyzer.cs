@@ -11,7 +11,7 @@ namespace AmbientDiffusion.Memorization;
 public static class MemorizationAnalyzer
 {
     /// <summary>Name of the samples set in reports.</summary>
-    public const string SamplesSet = "samples";
+    public static readonly string SamplesSet = SetRole.Samples.Name();
 
     /// <summary>Name of the train-to-train baseline (self excluded).</summary>
     public const string TrainBaseline = "train_train";
@@ -38,10 +38,10 @@ public static class MemorizationAnalyzer
             torch.cuda.allow_tf32(false); // TF32 products would void the k-NN certificate's error bound (see NearestNeighbors)
 
         var (train, defaultHeldOut) = MemorizationInputs.ReadTraining(options.TrainPath);
-        var samples = MemorizationInputs.ReadImages(options.SamplesPath, SamplesSet);
+        var samples = MemorizationInputs.ReadImages(options.SamplesPath, SetRole.Samples);
         MemorizationInputs.CheckCompatible(samples, train);
         if (train.Count < 2) throw new InvalidDataException($"{train.Source.Path}: the training set has {train.Count} image; d2 and the memorization ratio need at least 2");
-        var heldOut = options.HeldOutPath is { } heldOutPath ? MemorizationInputs.ReadImages(heldOutPath, "heldout") : defaultHeldOut;
+        var heldOut = options.HeldOutPath is { } heldOutPath ? MemorizationInputs.ReadImages(heldOutPath, SetRole.HeldOut) : defaultHeldOut;
         if (heldOut is not null) MemorizationInputs.CheckCompatible(heldOut, train);
 
         var notes = new List<string>();
@@ -269,8 +269,8 @@ internal sealed class SpaceContext
 
     private Tensor ExternalRows(ImageSet set) => set.Role switch
     {
-        MemorizationAnalyzer.SamplesSet => _external!.Samples,
-        "train" => _external!.Train,
+        SetRole.Samples => _external!.Samples,
+        SetRole.Train => _external!.Train,
         _ => _external!.HeldOut!,
     };
 

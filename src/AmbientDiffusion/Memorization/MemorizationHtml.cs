@@ -32,7 +32,7 @@ internal static class MemorizationHtml
         html.Append($"<p>{E(report.Version)}; nearest neighbours searched exactly on <code>{E(report.Device)}</code>. Distances are RMS L2 distances of pixels in [0, 1] (divided by the square root of the feature length); cosine spaces report the similarity to the most similar training image. Baselines: <code>train_train</code> (training images against the rest of the training set) and <code>heldout_train</code> (held-out images against the training set).</p>\n");
 
         html.Append("<h2>Inputs</h2>\n<table>\n<tr><th class=\"l\">role</th><th class=\"l\">file</th><th class=\"l\">tensor</th><th>shape</th><th class=\"l\">SHA-256</th></tr>\n");
-        foreach (var (role, file) in new[] { ("samples", report.Inputs.Samples), ("train", report.Inputs.Train), ("heldout", report.Inputs.HeldOut),
+        foreach (var (role, file) in new[] { (SetRole.Samples.Name(), report.Inputs.Samples), (SetRole.Train.Name(), report.Inputs.Train), (SetRole.HeldOut.Name(), report.Inputs.HeldOut),
                      ("features: samples", report.Inputs.FeaturesSamples), ("features: train", report.Inputs.FeaturesTrain), ("features: heldout", report.Inputs.FeaturesHeldOut) })
         {
             if (file is null) continue;

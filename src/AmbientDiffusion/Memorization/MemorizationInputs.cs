@@ -13,10 +13,10 @@ namespace AmbientDiffusion.Memorization;
 public sealed record InputFile(string Path, string Sha256, string Tensor, long[] Shape);
 
 /// <summary>A set of uint8 [N, C, H, W] images (in the dispose scope that was current when it was read).</summary>
-/// <param name="Role">What the set is in the analysis (samples, train, heldout).</param>
+/// <param name="Role">What the set is in the analysis.</param>
 /// <param name="Source">Its file.</param>
 /// <param name="Images">The images, on the CPU.</param>
-public sealed record ImageSet(string Role, InputFile Source, Tensor Images)
+public sealed record ImageSet(SetRole Role, InputFile Source, Tensor Images)
 {
     /// <summary>Number of images.</summary>
     public int Count => (int)Source.Shape[0];
@@ -45,12 +45,12 @@ public static class MemorizationInputs
     /// Images from a samples file (tensor <c>samples</c>) or a prepared dataset (tensor <c>images</c>), whichever
     /// the file holds first in that order.
     /// </summary>
-    public static ImageSet ReadImages(string path, string role)
+    public static ImageSet ReadImages(string path, SetRole role)
     {
         using var file = SafeTensors.Open(path);
         var name = file.Contains(SamplesKey) ? SamplesKey
             : file.Contains(PreparedDataset.ImagesKey) ? PreparedDataset.ImagesKey
-            : throw new InvalidDataException($"{path}: no '{SamplesKey}' or '{PreparedDataset.ImagesKey}' tensor for the {role} set (a samples file of format {SamplesFormat} or a prepared dataset was expected; it has: {string.Join(", ", file.Keys)})");
+            : throw new InvalidDataException($"{path}: no '{SamplesKey}' or '{PreparedDataset.ImagesKey}' tensor for the {role.Name()} set (a samples file of format {SamplesFormat} or a prepared dataset was expected; it has: {string.Join(", ", file.Keys)})");
         var info = file.Info(name);
         CheckImages(path, role, info);
         return new ImageSet(role, new InputFile(Path.GetFullPath(path), Sha256(path), name, info.Shape), file.GetTensor(name));
@@ -64,10 +64,10 @@ public static class MemorizationInputs
         var full = Path.GetFullPath(path);
         var shape = new long[] { prepared.Count, prepared.Channels, prepared.Height, prepared.Width };
         if (prepared.Count == 0) throw new InvalidDataException($"{path}: the training set is empty (0 images)");
-        var train = new ImageSet("train", new InputFile(full, hash, PreparedDataset.ImagesKey, shape), prepared.Images());
+        var train = new ImageSet(SetRole.Train, new InputFile(full, hash, PreparedDataset.ImagesKey, shape), prepared.Images());
         ImageSet? heldOut = null;
         if (prepared.HeldOutImages() is { } held)
-            heldOut = new ImageSet("heldout", new InputFile(full, hash, PreparedDataset.HeldOutKey, held.shape), held);
+            heldOut = new ImageSet(SetRole.HeldOut, new InputFile(full, hash, PreparedDataset.HeldOutKey, held.shape), held);
         return (train, heldOut);
     }
 
@@ -78,7 +78,7 @@ public static class MemorizationInputs
         {
             var (c, h, w) = set.ImageShape;
             var (tc, th, tw) = train.ImageShape;
-            throw new InvalidDataException($"{set.Source.Path}: the {set.Role} images are {c}x{h}x{w} (channels x height x width), the training set {train.Source.Path} holds {tc}x{th}x{tw} images; they must match");
+            throw new InvalidDataException($"{set.Source.Path}: the {set.Role.Name()} images are {c}x{h}x{w} (channels x height x width), the training set {train.Source.Path} holds {tc}x{th}x{tw} images; they must match");
         }
     }
 
@@ -90,12 +90,12 @@ public static class MemorizationInputs
     {
         using var file = SafeTensors.Open(path);
         if (!file.Contains(FeaturesKey))
-            throw new InvalidDataException($"{path}: no '{FeaturesKey}' tensor (expected float32 [{set.Count}, D], one row per {set.Role} image; it has: {string.Join(", ", file.Keys)})");
+            throw new InvalidDataException($"{path}: no '{FeaturesKey}' tensor (expected float32 [{set.Count}, D], one row per {set.Role.Name()} image; it has: {string.Join(", ", file.Keys)})");
         var info = file.Info(FeaturesKey);
         if (info.Dtype != ScalarType.Float32 || info.Shape.Length != 2)
             throw new InvalidDataException($"{path}: '{FeaturesKey}' must be float32 [N, D], got {info.Dtype} [{string.Join(", ", info.Shape)}]");
         if (info.Shape[0] != set.Count)
-            throw new InvalidDataException($"{path}: '{FeaturesKey}' has {info.Shape[0]} rows, expected {set.Count} (one per image of the {set.Role} set {set.Source.Path}, tensor '{set.Source.Tensor}')");
+            throw new InvalidDataException($"{path}: '{FeaturesKey}' has {info.Shape[0]} rows, expected {set.Count} (one per image of the {set.Role.Name()} set {set.Source.Path}, tensor '{set.Source.Tensor}')");
         if (info.Shape[1] < 1) throw new InvalidDataException($"{path}: '{FeaturesKey}' has no columns");
         if (width is { } expected && info.Shape[1] != expected)
             throw new InvalidDataException($"{path}: '{FeaturesKey}' has {info.Shape[1]} columns, the other feature files {expected}; all sets must use the same feature extractor");
@@ -107,11 +107,11 @@ public static class MemorizationInputs
         return (new InputFile(Path.GetFullPath(path), Sha256(path), FeaturesKey, info.Shape), features);
     }
 
-    private static void CheckImages(string path, string role, SafeTensorInfo info)
+    private static void CheckImages(string path, SetRole role, SafeTensorInfo info)
     {
         if (info.Dtype != ScalarType.Byte || info.Shape.Length != 4 || info.Shape[1] is not (1 or 3))
-            throw new InvalidDataException($"{path}: '{info.Name}' ({role} set) must be uint8 [N, C, H, W] with C 1 or 3, got {info.Dtype} [{string.Join(", ", info.Shape)}]");
-        if (info.Shape[0] == 0) throw new InvalidDataException($"{path}: the {role} set is empty (0 images in '{info.Name}')");
+            throw new InvalidDataException($"{path}: '{info.Name}' ({role.Name()} set) must be uint8 [N, C, H, W] with C 1 or 3, got {info.Dtype} [{string.Join(", ", info.Shape)}]");
+        if (info.Shape[0] == 0) throw new InvalidDataException($"{path}: the {role.Name()} set is empty (0 images in '{info.Name}')");
     }
 
     /// <summary>SHA-256 of a file, lowercase hex.</summary>

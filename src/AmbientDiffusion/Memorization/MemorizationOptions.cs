@@ -1,6 +1,9 @@
+using AmbientDiffusion.Common;
+
 namespace AmbientDiffusion.Memorization;
 
-/// <summary>The analysis settings (everything but the file paths); recorded in report.json.</summary>
+/// <summary>The analysis settings (everything but the file paths); recorded in report.json. The only place their
+/// defaults and bounds live: the <c>memorization:</c> section and <c>ambient memorization</c> take them from here.</summary>
 public sealed record MemorizationSettings
 {
     /// <summary>cpu, cuda, cuda:N or auto.</summary>
@@ -33,13 +36,21 @@ public sealed record MemorizationSettings
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
-        if (Downsample < 0) throw new ArgumentException($"downsample {Downsample}: expected a side >= 1, or 0 to leave the space out");
-        if (CarliniNeighbors < 1) throw new ArgumentException($"Carlini neighbours {CarliniNeighbors}: expected at least 1");
-        if (!(CarliniAlpha > 0)) throw new ArgumentException($"Carlini alpha {CarliniAlpha}: expected a positive number");
-        if (BaselineQueries < 0) throw new ArgumentException($"baseline queries {BaselineQueries}: expected at least 0");
-        if (HistogramBins is < 1 or > 10_000) throw new ArgumentException($"histogram bins {HistogramBins}: expected 1 to 10000");
-        if (WorstCount < 0) throw new ArgumentException($"worst count {WorstCount}: expected at least 0");
-        Knn.Validate();
+        try
+        {
+            Torch.Device.Parse(Device);
+        }
+        catch (ArgumentException)
+        {
+            throw new SettingException("device", Device, "cpu, cuda, cuda:N or auto");
+        }
+        SettingException.Check(Downsample is >= 0 and <= 1024, "downsample", Downsample, "a side of 1 to 1024 pixels, or 0 to leave the downsampled space out");
+        SettingException.Check(CarliniNeighbors is >= 2 and <= 10000, "carlini_neighbors", CarliniNeighbors, "2 to 10000 neighbours");
+        SettingException.Check(CarliniAlpha is > 0 and <= 1, "carlini_alpha", CarliniAlpha, "a factor in (0, 1]");
+        SettingException.Check(BaselineQueries >= 0, "baseline_queries", BaselineQueries, ">= 0 (0 disables the baselines)");
+        SettingException.Check(HistogramBins is >= 2 and <= 1000, "histogram_bins", HistogramBins, "2 to 1000 bins");
+        SettingException.Check(WorstCount is >= 0 and <= 1024, "worst_count", WorstCount, "0 to 1024 samples");
+        SettingException.Nested("knn", Knn.Validate);
     }
 }
 

@@ -1,3 +1,4 @@
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Torch;
 
 namespace AmbientDiffusion.Memorization;
@@ -20,10 +21,10 @@ public sealed record KnnOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
-        if (QueryChunk < 1) throw new ArgumentException($"query chunk {QueryChunk}: expected at least 1");
-        if (ReferenceChunk < 1) throw new ArgumentException($"reference chunk {ReferenceChunk}: expected at least 1");
-        if (CandidateMargin < 0) throw new ArgumentException($"candidate margin {CandidateMargin}: expected at least 0");
-        if (RerankElements < 1) throw new ArgumentException($"re-rank block {RerankElements}: expected at least 1 element");
+        SettingException.Check(QueryChunk >= 1, "query_chunk", QueryChunk, "at least 1 query");
+        SettingException.Check(ReferenceChunk >= 1, "reference_chunk", ReferenceChunk, "at least 1 reference row");
+        SettingException.Check(CandidateMargin >= 0, "candidate_margin", CandidateMargin, "at least 0");
+        SettingException.Check(RerankElements >= 1, "rerank_elements", RerankElements, "at least 1 element");
     }
 }
 

@@ -27,7 +27,7 @@ public sealed record SampleQuality(int Downsample, string Reference, int Samples
     public static SampleQuality Measure(string samplesPath, string preparedPath, int downsample)
     {
         using var scope = torch.NewDisposeScope();
-        var samples = MemorizationInputs.ReadImages(samplesPath, "samples");
+        var samples = MemorizationInputs.ReadImages(samplesPath, SetRole.Samples);
         var (train, heldOut) = MemorizationInputs.ReadTraining(preparedPath);
         MemorizationInputs.CheckCompatible(samples, train);
         return Measure(samples, train, heldOut, downsample);
@@ -45,7 +45,7 @@ public sealed record SampleQuality(int Downsample, string Reference, int Samples
         var referenceFeatures = Features(reference);
         var fd = FrechetDistance.Compute(Features(samples), referenceFeatures);
         double? floor = heldOut is null ? null : FrechetDistance.Compute(Features(train), referenceFeatures);
-        return new SampleQuality(side, heldOut is null ? "train" : "heldout", samples.Count, reference.Count, fd, floor);
+        return new SampleQuality(side, (heldOut is null ? SetRole.Train : SetRole.HeldOut).Name(), samples.Count, reference.Count, fd, floor);
     }
 
     /// <summary>Writes quality.json into <paramref name="folder"/>.</summary>

@@ -3,25 +3,19 @@ using static AmbientDiffusion.Torch.torch.nn.functional;
 
 namespace AmbientDiffusion.Models;
 
-/// <summary>Hyper-parameters of <see cref="DdpmUNet"/>.</summary>
+/// <summary>Hyper-parameters of <see cref="DdpmUNet"/>: the architecture of <see cref="ModelSettings"/> (which owns the
+/// defaults) for a dataset's geometry.</summary>
 public sealed record UNetOptions(
     int Resolution,
     int ImageChannels,
     int MaskChannels,
-    int ModelChannels = 128,
-    IReadOnlyList<int>? ChannelMult = null,
-    int NumBlocks = 4,
-    IReadOnlyList<int>? AttnResolutions = null,
-    double Dropout = 0.1,
-    bool Gated = false,
-    int EmbeddingMult = 4)
-{
-    /// <summary>Channel multipliers per resolution level (default [1, 2, 2, 2]).</summary>
-    public IReadOnlyList<int> Mults => ChannelMult ?? [1, 2, 2, 2];
-
-    /// <summary>Resolutions with self-attention (default [16]).</summary>
-    public IReadOnlyList<int> Attention => AttnResolutions ?? [16];
-}
+    int ModelChannels,
+    IReadOnlyList<int> ChannelMult,
+    int NumBlocks,
+    IReadOnlyList<int> AttnResolutions,
+    double Dropout,
+    bool Gated,
+    int EmbeddingMult = 4);
 
 /// <summary>
 /// EDM's DDPM++ U-Net (Song et al.'s architecture as configured by Karras et al. and used by the ambient-diffusion
@@ -40,7 +34,7 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
     public DdpmUNet(UNetOptions options, Generator init, Generator dropoutGenerator)
     {
         _options = options;
-        var mults = options.Mults;
+        var mults = options.ChannelMult;
         if (options.Resolution % (1 << (mults.Count - 1)) != 0)
             throw new ArgumentException($"resolution {options.Resolution} is not divisible by 2^{mults.Count - 1} for {mults.Count} levels (model.channel_mult)");
         var embChannels = (long)options.ModelChannels * options.EmbeddingMult;
@@ -71,7 +65,7 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
             {
                 var cin = cout;
                 cout = (long)options.ModelChannels * mults[level];
-                enc.Add($"{res}x{res}_block{i}", Block(cin, cout, attention: options.Attention.Contains(res)));
+                enc.Add($"{res}x{res}_block{i}", Block(cin, cout, attention: options.AttnResolutions.Contains(res)));
                 skips.Push(cout);
             }
         }
@@ -93,7 +87,7 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
             {
                 var cin = cout + skips.Pop();
                 cout = (long)options.ModelChannels * mults[level];
-                dec.Add($"{res}x{res}_block{i}", Block(cin, cout, attention: i == options.NumBlocks && options.Attention.Contains(res)));
+                dec.Add($"{res}x{res}_block{i}", Block(cin, cout, attention: i == options.NumBlocks && options.AttnResolutions.Contains(res)));
             }
         }
         // The output head lives in the decoder under EDM's names (dec.<res>x<res>_aux_norm / _aux_conv).

@@ -1,11 +1,7 @@
-using System.Globalization;
 using System.Text.Json;
 using AmbientDiffusion.Common;
-using AmbientDiffusion.Config;
-using AmbientDiffusion.Corruption;
 using AmbientDiffusion.Data;
 using AmbientDiffusion.Diffusion;
-using AmbientDiffusion.Models;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Training;
 
@@ -22,14 +18,14 @@ public sealed class CheckpointSampler : IDisposable
 {
     private readonly Generator _dropout;
 
-    private CheckpointSampler(EdmPreconditioner model, Generator dropout, ExperimentConfig config, SamplingMode mode, string path, bool ema)
-        => (Model, _dropout, Config, Mode, CheckpointPath, UsesEma) = (model, dropout, config, mode, path, ema);
+    private CheckpointSampler(EdmPreconditioner model, Generator dropout, CheckpointHeader header, SamplingMode mode, string path, bool ema)
+        => (Model, _dropout, Header, Mode, CheckpointPath, UsesEma) = (model, dropout, header, mode, path, ema);
 
     /// <summary>The denoiser, in eval mode, on its device.</summary>
     public EdmPreconditioner Model { get; }
 
-    /// <summary>The config the model was trained with.</summary>
-    public ExperimentConfig Config { get; }
+    /// <summary>The checkpoint's header: how the model was trained.</summary>
+    public CheckpointHeader Header { get; }
 
     /// <summary>How the model is sampled.</summary>
     public SamplingMode Mode { get; }
@@ -44,47 +40,18 @@ public sealed class CheckpointSampler : IDisposable
     public static CheckpointSampler Load(string checkpointPath, Device device, bool ema = true)
     {
         using var file = Checkpoint.Open(checkpointPath);
-        var config = ConfigLoader.Parse(Checkpoint.Require(file, "config"), $"{checkpointPath} (config)");
-        int Int(string key) => int.TryParse(Checkpoint.Require(file, key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
-            ? v : throw new InvalidDataException($"{checkpointPath}: metadata '{key}' is not an integer");
-        var (channels, maskChannels, resolution) = (Int("image_channels"), Int("mask_channels"), Int("resolution"));
-        var mode = ModeFor(config, maskChannels, Checkpoint.Require(file, "data_corruption_spec"), Checkpoint.Require(file, "data_noise_sigma_max"), checkpointPath);
-        // Weights are overwritten by the checkpoint; the init generator only has to exist. The dropout generator lives
-        // as long as the model (eval mode never draws from it).
-        using var init = new Generator(0);
+        var header = CheckpointHeader.Read(file);
+        var mode = SamplingModes.For(header, checkpointPath);
         var dropout = new Generator(0);
-        var model = new EdmPreconditioner(ModelFactory.Create(config.Model, channels, maskChannels, resolution, init, dropout), perPixelHidden: config.Model.MaskPreconditioning == "per_pixel");
         try
         {
-            Checkpoint.LoadWeights(file, model, ema);
-            model.eval();
-            model.to(device);
-            return new CheckpointSampler(model, dropout, config, mode, checkpointPath, ema);
+            return new CheckpointSampler(Checkpoint.LoadDenoiser(file, header, dropout, device, ema), dropout, header, mode, checkpointPath, ema);
         }
         catch
         {
-            model.Dispose();
             dropout.Dispose();
             throw;
         }
-    }
-
-    private static SamplingMode ModeFor(ExperimentConfig config, int maskChannels, string specJson, string noiseSigmaMax, string path)
-    {
-        if (maskChannels > 0)
-        {
-            var spec = JsonSerializer.Deserialize<CorruptionSpec>(specJson, ProvenanceJson.Options)
-                ?? throw new InvalidDataException($"{path}: metadata 'data_corruption_spec' is empty");
-            // The sampler draws masks like the training masks; noise is not part of a mask.
-            var maskOnly = (spec with { NoiseSigma = 0, NoiseFraction = 1 }).ToOperator();
-            return new SamplingMode { Mask = maskOnly, Delta = config.Loss.Delta, MaskChannels = maskChannels };
-        }
-        if (config.Loss.Kind == "tweedie")
-        {
-            var sigma = double.Parse(noiseSigmaMax, NumberStyles.Float, CultureInfo.InvariantCulture);
-            return sigma > 0 ? new SamplingMode { StopSigma = sigma } : SamplingMode.Plain;
-        }
-        return SamplingMode.Plain;
     }
 
     /// <summary>
@@ -126,13 +93,21 @@ public sealed class CheckpointSampler : IDisposable
         ["weights"] = UsesEma ? "ema" : "raw",
         ["sampler"] = Mode.Describe(),
         ["sampler_options"] = DescribeOptions(options),
-        ["run_name"] = Config.Name,
-        ["loss"] = Config.Loss.Kind,
+        ["run_name"] = RunName,
+        ["loss"] = Yaml.EnumName(Header.Loss.Kind),
         ["tool"] = ToolVersion.Describe(),
     };
 
     /// <summary>The sampler settings as recorded in samples.safetensors (JSON).</summary>
-    public static string DescribeOptions(SamplerOptions options) => JsonSerializer.Serialize(options, ProvenanceJson.Options);
+    public static string DescribeOptions(SamplerOptions options) => JsonSerializer.Serialize(options.ToSamplerOptions(), ProvenanceJson.Options);
+
+    /// <summary>The run's name, as its resolved config records it.</summary>
+    public string RunName => Yaml.LenientDeserializer.Deserialize<RunNameOnly?>(Header.ResolvedConfig)?.Name ?? "";
+
+    private sealed record RunNameOnly
+    {
+        public string Name { get; init; } = "";
+    }
 
     /// <inheritdoc />
     public void Dispose()

@@ -1,5 +1,6 @@
 using System.Globalization;
 using AmbientDiffusion.Common;
+using AmbientDiffusion.Diffusion;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.IO;
 
@@ -7,14 +8,12 @@ namespace AmbientDiffusion.Training;
 
 /// <summary>
 /// A training checkpoint (safetensors): the weights as <c>model.*</c>, the EMA weights as <c>ema.*</c> (what sampling
-/// uses), Adam's moments, the generator states, and in the metadata the step, images seen, the data loader's position
-/// and the resolved config. Everything needed to continue exactly where training stopped; PyTorch users can open it
-/// with the safetensors package.
+/// uses), Adam's moments, the generator states, and as metadata its <see cref="CheckpointHeader"/>. Everything needed
+/// to continue exactly where training stopped; PyTorch users can open it with the safetensors package. This class owns
+/// the tensor names, the file names and the one way weights get into a denoiser.
 /// </summary>
 public static class Checkpoint
 {
-    /// <summary>Value of the <c>format</c> metadata key.</summary>
-    public const string FormatName = "ambient/checkpoint/1";
 
 #pragma warning disable CS1591
     public const string ModelPrefix = "model.";
@@ -34,12 +33,36 @@ public static class Checkpoint
             ? Directory.EnumerateFiles(directory, "checkpoint-*.safetensors").OrderBy(f => f, StringComparer.Ordinal).LastOrDefault()
             : null;
 
-    /// <summary>Reads a metadata value, failing with the file and key named.</summary>
-    public static string Require(SafeTensorsFile file, string key) =>
-        file.Metadata.TryGetValue(key, out var value) ? value : throw new InvalidDataException($"{file.Path}: checkpoint metadata has no '{key}'");
-
     /// <summary>Opens a checkpoint and checks its format.</summary>
-    public static SafeTensorsFile Open(string path) => ArtifactFile.Open(path, FormatName, "a checkpoint", "");
+    public static SafeTensorsFile Open(string path) => ArtifactFile.Open(path, CheckpointHeader.FormatName, "a checkpoint", "");
+
+    /// <summary>Writes a checkpoint atomically: <paramref name="tensors"/> with <paramref name="header"/> as metadata.</summary>
+    public static void Save(string path, IReadOnlyList<KeyValuePair<string, Tensor>> tensors, CheckpointHeader header) =>
+        SafeTensors.Save(path, tensors, header.ToMetadata());
+
+    /// <summary>
+    /// The trained denoiser of a checkpoint (EMA weights with <paramref name="ema"/>), built from its header's model
+    /// settings and geometry, in eval mode on <paramref name="device"/>. <paramref name="dropout"/> must live as long as
+    /// the model (eval mode never draws from it).
+    /// </summary>
+    public static EdmPreconditioner LoadDenoiser(SafeTensorsFile file, CheckpointHeader header, Generator dropout, Device device, bool ema)
+    {
+        // Weights are overwritten by the checkpoint; the init generator only has to exist.
+        using var init = new Generator(0);
+        var model = DenoiserFactory.Create(header.Model, header.Geometry, init, dropout);
+        try
+        {
+            LoadWeights(file, model, ema);
+            model.eval();
+            model.to(device);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Copies the <c>model.*</c> (or, with <paramref name="ema"/>, <c>ema.*</c>) weights of a checkpoint into
     /// <paramref name="module"/>, checking names and shapes.</summary>

@@ -50,7 +50,7 @@ public sealed class CorruptedBatchLoader : IDisposable
     {
         var epoch = position / _data.Count;
         var permutation = Permutation(epoch);
-        var flipped = _flip && new SeededRandom(_seed, 0xF11B, (ulong)position).NextBernoulli(0.5);
+        var flipped = _flip && RandomStreams.For(RandomStream.Flip, _seed, (ulong)position).NextBernoulli(0.5);
         return (permutation[position % _data.Count], flipped);
     }
 
@@ -65,7 +65,7 @@ public sealed class CorruptedBatchLoader : IDisposable
         {
             if (_cachedEpoch != epoch)
             {
-                _cachedPermutation = new SeededRandom(_seed, 0x5A3F, (ulong)epoch).Permutation(_data.Count);
+                _cachedPermutation = RandomStreams.For(RandomStream.EpochShuffle, _seed, (ulong)epoch).Permutation(_data.Count);
                 _cachedEpoch = epoch;
             }
             return _cachedPermutation!;

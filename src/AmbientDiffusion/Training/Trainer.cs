@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using AmbientDiffusion.Common;
-using AmbientDiffusion.Config;
 using AmbientDiffusion.Corruption;
 using AmbientDiffusion.Diffusion;
 using AmbientDiffusion.Models;
@@ -24,11 +23,11 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// </summary>
 public sealed class Trainer : IDisposable
 {
-    private readonly ExperimentConfig _config;
+    private readonly TrainerSetup _setup;
+    private readonly TrainingSettings _settings;
     private readonly CorruptedDataset _data;
     private readonly CorruptedBatchLoader _loader;
     private readonly DiffusionLoss _loss;
-    private readonly LossReduction _reduction;
     private readonly torch.optim.FlatParameters _flat;
     private readonly torch.optim.Adam _adam;
     private readonly torch.optim.ExponentialMovingAverage? _ema;
@@ -37,34 +36,30 @@ public sealed class Trainer : IDisposable
     private readonly MetricsLog _metrics;
     private int _nonFiniteInARow;
 
-    private Trainer(ExperimentConfig config, string runDirectory, string dataPath, string? resumeFrom)
+    private Trainer(TrainerSetup setup, string dataPath, string? resumeFrom)
     {
-        _config = config;
-        RunDirectory = runDirectory;
-        Device = Torch.Device.Parse(config.Device.Type);
-        if (config.Device.Threads > 0) torch.set_num_threads(config.Device.Threads);
-        if (Device.Type == DeviceType.CUDA) torch.cuda.allow_tf32(config.Device.Tf32);
+        _setup = setup;
+        _settings = setup.Training;
+        Device = Torch.Device.Parse(setup.Device.Type);
+        if (setup.Device.Threads > 0) torch.set_num_threads(setup.Device.Threads);
+        if (Device.Type == DeviceType.CUDA) torch.cuda.allow_tf32(setup.Device.Tf32);
         Directory.CreateDirectory(CheckpointDirectory);
         _data = CorruptedDataset.Open(dataPath);
         try
         {
-            _loss = LossFactory.Create(config.Loss, _data, config.Seed);
-            _reduction = LossFactory.Reduction(config.Loss);
-            _trainRandom = new Generator(config.Seed);
-            _dropoutRandom = new Generator(config.Seed ^ 0xD709_0D70UL);
-            using (var init = new Generator(config.Seed ^ 0x1417UL))
-            {
-                var network = ModelFactory.Create(config.Model, _data.Channels, _loss.NetworkMaskChannels(_data.MaskChannels), _data.Height, init, _dropoutRandom);
-                Model = new EdmPreconditioner(network, perPixelHidden: config.Model.MaskPreconditioning == "per_pixel");
-            }
+            _loss = LossFactory.Create(setup.Loss, _data, setup.Seed);
+            _trainRandom = new Generator(RandomStreams.GeneratorSeed(GeneratorStream.Training, setup.Seed));
+            _dropoutRandom = new Generator(RandomStreams.GeneratorSeed(GeneratorStream.Dropout, setup.Seed));
+            var geometry = new NetworkGeometry(_data.Height, _data.Channels, _loss.NetworkMaskChannels(_data.MaskChannels));
+            using (var init = new Generator(RandomStreams.GeneratorSeed(GeneratorStream.Initialization, setup.Seed)))
+                Model = DenoiserFactory.Create(setup.Model, geometry, init, _dropoutRandom);
             Model.to(Device);
             _flat = new torch.optim.FlatParameters(Model.parameters());
-            _adam = new torch.optim.Adam(_flat, config.Training.Lr);
-            _ema = config.Training.EmaHalflifeKimg > 0 ? new torch.optim.ExponentialMovingAverage(_flat) : null;
-            long startBatch = 0;
-            if (resumeFrom is not null) startBatch = LoadState(resumeFrom);
-            _loader = new CorruptedBatchLoader(_data, config.Training.BatchSize, config.Seed, config.Data.Flip, startBatch);
-            _metrics = new MetricsLog(Path.Combine(runDirectory, "metrics.jsonl"));
+            _adam = new torch.optim.Adam(_flat, _settings.Lr);
+            _ema = _settings.EmaHalflifeKimg > 0 ? new torch.optim.ExponentialMovingAverage(_flat) : null;
+            var state = resumeFrom is null ? TrainingState.Initial : LoadState(resumeFrom);
+            _loader = new CorruptedBatchLoader(_data, _settings.BatchSize, setup.Seed, setup.Flip, state.LoaderNextBatch);
+            _metrics = new MetricsLog(setup.MetricsFile);
         }
         catch
         {
@@ -73,35 +68,14 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    /// <summary>Starts a new run in <paramref name="runDirectory"/> on the corrupted dataset <paramref name="dataPath"/>
-    /// (default: the config's <c>data.corrupted</c>), writing the resolved config there.</summary>
-    public static Trainer Start(ExperimentConfig config, string runDirectory, string? dataPath = null)
-    {
-        config.Validate();
-        dataPath = DataPath(config, dataPath);
-        Directory.CreateDirectory(runDirectory);
-        AtomicFile.WriteAllBytes(Path.Combine(runDirectory, "config.yaml"), System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(config)));
-        return new Trainer(config, runDirectory, dataPath, null);
-    }
+    /// <summary>Starts a new run on the corrupted dataset <paramref name="dataPath"/>.</summary>
+    public static Trainer Start(TrainerSetup setup, string dataPath) => new(setup, dataPath, null);
 
-    /// <summary>Continues the run in <paramref name="runDirectory"/> from its newest checkpoint (or starts it when it has none).</summary>
-    public static Trainer Resume(ExperimentConfig config, string runDirectory, string? dataPath = null)
-    {
-        config.Validate();
-        var latest = Checkpoint.Latest(Path.Combine(runDirectory, "checkpoints"));
-        return latest is null ? Start(config, runDirectory, dataPath) : new Trainer(config, runDirectory, DataPath(config, dataPath), latest);
-    }
-
-    private static string DataPath(ExperimentConfig config, string? dataPath) =>
-        !string.IsNullOrWhiteSpace(dataPath) ? dataPath
-        : !string.IsNullOrWhiteSpace(config.Data.Corrupted) ? config.Data.Corrupted
-        : throw new ConfigException("data.corrupted is empty: training needs a corrupted dataset (run the experiment with `ambient train`, which prepares and corrupts the data first)", "data.corrupted");
-
-    /// <summary>The run directory.</summary>
-    public string RunDirectory { get; }
+    /// <summary>Continues a run from its newest checkpoint (or starts it when it has none).</summary>
+    public static Trainer Resume(TrainerSetup setup, string dataPath) => new(setup, dataPath, Checkpoint.Latest(setup.CheckpointDirectory));
 
     /// <summary>Where checkpoints go.</summary>
-    public string CheckpointDirectory => Path.Combine(RunDirectory, "checkpoints");
+    public string CheckpointDirectory => _setup.CheckpointDirectory;
 
     /// <summary>Where training runs.</summary>
     public Device Device { get; }
@@ -125,16 +99,18 @@ public sealed class Trainer : IDisposable
     public Tensor? FlatEmaWeights => _ema?.shadow;
 
     /// <summary>Whether steps run under bf16 autocast (device.bf16), on the CPU as on CUDA.</summary>
-    public bool UseBf16 => _config.Device.Bf16;
+    public bool UseBf16 => _setup.Device.Bf16;
 
     /// <summary>The images of one optimizer step.</summary>
-    public int ImagesPerStep => _config.Training.BatchSize * _config.Training.Accumulation;
+    public int ImagesPerStep => _settings.BatchSize * _settings.Accumulation;
 
+    /// <summary>The training state a checkpoint taken now would record.</summary>
+    public TrainingState State => new(Step, ImagesSeen, _loader.NextBatch, _adam.StepCount, SkippedSteps, _nonFiniteInARow);
     /// <summary>Runs one optimizer step (all accumulation rounds) and returns the loss, or NaN for a skipped step.</summary>
     public double TrainStep()
     {
         using var scope = torch.NewDisposeScope();
-        var rounds = _config.Training.Accumulation;
+        var rounds = _settings.Accumulation;
         var lossSum = 0.0;
         for (var round = 0; round < rounds; round++)
         {
@@ -142,7 +118,7 @@ public sealed class Trainer : IDisposable
             Tensor loss;
             // bf16 autocast covers the forward pass and the loss; backward runs in the dtypes autocast recorded.
             using (UseBf16 ? torch.autocast(Device.Type, ScalarType.BFloat16) : (IDisposable?)null)
-                loss = DiffusionLoss.Reduce(_loss.Compute(Model, batch, _trainRandom), _reduction).to(ScalarType.Float32) / rounds;
+                loss = DiffusionLoss.Reduce(_loss.Compute(Model, batch, _trainRandom), _setup.Loss.Reduction).to(ScalarType.Float32) / rounds;
             loss.backward();
             lossSum += loss.item<double>();
         }
@@ -152,15 +128,15 @@ public sealed class Trainer : IDisposable
         {
             _flat.zero_grad();
             SkippedSteps++;
-            if (++_nonFiniteInARow >= _config.Training.MaxNonfiniteInARow)
+            if (++_nonFiniteInARow >= _settings.MaxNonfiniteInARow)
                 throw new TrainingDivergedException($"{_nonFiniteInARow} steps in a row had non-finite gradients (step {Step}, {ImagesSeen / 1000.0:0.###} kimg): lower training.lr, check the data, or raise training.max_nonfinite_in_a_row");
             return double.NaN;
         }
         _nonFiniteInARow = 0;
-        LastGradNorm = _config.Training.GradClip > 0 ? _flat.clip_grad_norm_(_config.Training.GradClip) : double.NaN;
+        LastGradNorm = _settings.GradClip > 0 ? _flat.clip_grad_norm_(_settings.GradClip) : double.NaN;
         _adam.lr = LearningRate;
         _adam.step();
-        _ema?.update(torch.optim.ExponentialMovingAverage.BetaForHalfLife(ImagesPerStep, _config.Training.EmaHalflifeKimg * 1000));
+        _ema?.update(torch.optim.ExponentialMovingAverage.BetaForHalfLife(ImagesPerStep, _settings.EmaHalflifeKimg * 1000));
         _flat.zero_grad();
         return lossSum;
     }
@@ -169,15 +145,15 @@ public sealed class Trainer : IDisposable
     public double LastGradNorm { get; private set; } = double.NaN;
 
     /// <summary>The learning rate after linear warm-up over training.lr_warmup_kimg.</summary>
-    public double LearningRate => _config.Training.Lr * (_config.Training.LrWarmupKimg > 0 ? Math.Min(1.0, ImagesSeen / (_config.Training.LrWarmupKimg * 1000)) : 1.0);
+    public double LearningRate => _settings.Lr * (_settings.LrWarmupKimg > 0 ? Math.Min(1.0, ImagesSeen / (_settings.LrWarmupKimg * 1000)) : 1.0);
 
     /// <summary>Trains until training.duration_kimg, writing metrics every tick and checkpoints every
     /// training.checkpoint_kimg, at the end, and when <paramref name="cancel"/> fires (then it returns early).</summary>
     public void Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
-        var total = _config.Training.DurationKimg * 1000;
-        var tickImages = _config.Training.TickKimg * 1000;
-        var checkpointImages = _config.Training.CheckpointKimg * 1000;
+        var total = _settings.DurationKimg * 1000;
+        var tickImages = _settings.TickKimg * 1000;
+        var checkpointImages = _settings.CheckpointKimg * 1000;
         var clock = Stopwatch.StartNew();
         var tickStart = (images: ImagesSeen, seconds: 0.0);
         double tickLoss = 0;
@@ -211,7 +187,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Whether the configured duration has been trained.</summary>
-    public bool IsComplete => ImagesSeen >= _config.Training.DurationKimg * 1000;
+    public bool IsComplete => ImagesSeen >= _settings.DurationKimg * 1000;
 
     /// <summary>Writes a checkpoint of the current state (atomically) and returns its path.</summary>
     public string SaveCheckpoint()
@@ -230,35 +206,31 @@ public sealed class Trainer : IDisposable
         tensors.Add(new(Checkpoint.AdamExpAvgSq, _adam.exp_avg_sq));
         tensors.Add(new(Checkpoint.TrainGeneratorState, _trainRandom.get_state()));
         tensors.Add(new(Checkpoint.DropoutGeneratorState, _dropoutRandom.get_state()));
-        var metadata = new Dictionary<string, string>
+        var header = new CheckpointHeader
         {
-            ["format"] = Checkpoint.FormatName,
-            ["step"] = Step.ToString(CultureInfo.InvariantCulture),
-            ["images_seen"] = ImagesSeen.ToString(CultureInfo.InvariantCulture),
-            ["loader_next_batch"] = _loader.NextBatch.ToString(CultureInfo.InvariantCulture),
-            ["adam_step"] = _adam.StepCount.ToString(CultureInfo.InvariantCulture),
-            ["skipped_steps"] = SkippedSteps.ToString(CultureInfo.InvariantCulture),
-            ["nonfinite_in_a_row"] = _nonFiniteInARow.ToString(CultureInfo.InvariantCulture),
-            ["config"] = ConfigLoader.ToYaml(_config),
-            ["data"] = _data.Path,
-            ["data_corruption"] = _data.Metadata.TryGetValue("corruption", out var corruption) ? corruption : "",
-            ["data_corruption_spec"] = _data.Metadata.TryGetValue("corruption_spec", out var spec) ? spec : "",
-            ["data_noise_sigma_max"] = _data.MaxNoiseSigma.ToString("R", CultureInfo.InvariantCulture),
-            ["image_channels"] = Model.Network.ImageChannels.ToString(CultureInfo.InvariantCulture),
-            ["mask_channels"] = Model.Network.MaskChannels.ToString(CultureInfo.InvariantCulture),
-            ["resolution"] = Model.Network.Resolution.ToString(CultureInfo.InvariantCulture),
-            ["parameters"] = Model.parameter_count().ToString(CultureInfo.InvariantCulture),
-            ["tool"] = ToolVersion.Describe(),
+            State = State,
+            ResolvedConfig = _setup.ResolvedConfig,
+            Model = _setup.Model,
+            Loss = _setup.Loss,
+            DataPath = _data.Path,
+            DataCorruption = _data.Metadata.GetValueOrDefault("corruption", ""),
+            DataCorruptionSpecJson = _data.Metadata.GetValueOrDefault("corruption_spec", ""),
+            // The float32 σ_n as its shortest decimal (0.2, not 0.20000000298…): what checkpoints have always recorded.
+            DataNoiseSigmaMax = double.Parse(_data.MaxNoiseSigma.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture),
+            Geometry = new NetworkGeometry(Model.Network.Resolution, Model.Network.ImageChannels, Model.Network.MaskChannels),
+            Parameters = Model.parameter_count(),
+            Tool = ToolVersion.Describe(),
         };
         var path = Path.Combine(CheckpointDirectory, Checkpoint.FileName(Step));
-        SafeTensors.Save(path, tensors, metadata);
+        Checkpoint.Save(path, tensors, header);
         return path;
     }
 
-    private long LoadState(string path)
+    private TrainingState LoadState(string path)
     {
         using var file = Checkpoint.Open(path);
         using var scope = torch.NewDisposeScope();
+        var state = CheckpointHeader.Read(file).State;
         Checkpoint.LoadWeights(file, Model, ema: false);
         if (_ema is not null)
         {
@@ -268,14 +240,11 @@ public sealed class Trainer : IDisposable
             for (var i = 0; i < parameters.Count; i++)
                 _ema.shadow.narrow(0, _flat.Offsets[i], parameters[i].numel()).copy_(file.GetTensor(Checkpoint.EmaPrefix + names[i]).reshape(-1));
         }
-        _adam.load_state(file.GetTensor(Checkpoint.AdamExpAvg), file.GetTensor(Checkpoint.AdamExpAvgSq), long.Parse(Checkpoint.Require(file, "adam_step"), CultureInfo.InvariantCulture));
+        _adam.load_state(file.GetTensor(Checkpoint.AdamExpAvg), file.GetTensor(Checkpoint.AdamExpAvgSq), state.AdamStep);
         _trainRandom.set_state(file.GetTensor(Checkpoint.TrainGeneratorState));
         _dropoutRandom.set_state(file.GetTensor(Checkpoint.DropoutGeneratorState));
-        Step = long.Parse(Checkpoint.Require(file, "step"), CultureInfo.InvariantCulture);
-        ImagesSeen = long.Parse(Checkpoint.Require(file, "images_seen"), CultureInfo.InvariantCulture);
-        SkippedSteps = int.Parse(Checkpoint.Require(file, "skipped_steps"), CultureInfo.InvariantCulture);
-        _nonFiniteInARow = int.Parse(Checkpoint.Require(file, "nonfinite_in_a_row"), CultureInfo.InvariantCulture);
-        return long.Parse(Checkpoint.Require(file, "loader_next_batch"), CultureInfo.InvariantCulture);
+        (Step, ImagesSeen, SkippedSteps, _nonFiniteInARow) = (state.Step, state.ImagesSeen, state.SkippedSteps, state.NonfiniteInARow);
+        return state;
     }
 
     /// <inheritdoc />

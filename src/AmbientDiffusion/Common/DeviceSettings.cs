@@ -1,0 +1,32 @@
+namespace AmbientDiffusion.Common;
+
+/// <summary>Where and how the computation runs (the <c>device:</c> section of a config).</summary>
+public sealed record DeviceSettings
+{
+    /// <summary>cpu, cuda, cuda:N or auto (CUDA when libtorch has it).</summary>
+    public string Type { get; init; } = "auto";
+
+    /// <summary>Intra-op threads on the CPU (0: one per core).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>bf16 autocast for the forward pass and the loss, on CUDA and on the CPU (where it pays off only on
+    /// CPUs with native bf16: AVX512-BF16 or AMX).</summary>
+    public bool Bf16 { get; init; }
+
+    /// <summary>TF32 matrix products on CUDA.</summary>
+    public bool Tf32 { get; init; } = true;
+
+    /// <summary>Throws <see cref="SettingException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        try
+        {
+            Torch.Device.Parse(Type);
+        }
+        catch (ArgumentException)
+        {
+            throw new SettingException("type", Type, "cpu, cuda, cuda:N or auto");
+        }
+        SettingException.Check(Threads is >= 0 and <= 1024, "threads", Threads, "0 (one per core) or a positive count");
+    }
+}

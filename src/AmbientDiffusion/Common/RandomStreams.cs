@@ -1,0 +1,59 @@
+namespace AmbientDiffusion.Common;
+
+/// <summary>
+/// Every keyed random stream of the product (invariant 2: corruption and every other draw derive from (seed, key,
+/// index) with a local generator, never global state). Each stream's key appears here and nowhere else; a test checks
+/// that no two keys collide, because two purposes sharing a key would draw correlated numbers.
+/// </summary>
+public enum RandomStream : ulong
+{
+    /// <summary>The dataset corruption of one image: (corruption seed, image index).</summary>
+    Corruption = 0xC0DE,
+
+    /// <summary>The further-corruption keep mask of one image in <c>fixed</c> mode: (training seed, image index).</summary>
+    FixedFurtherCorruption = 0xB0B,
+
+    /// <summary>The loader's permutation of one epoch: (training seed, epoch).</summary>
+    EpochShuffle = 0x5A3F,
+
+    /// <summary>The loader's horizontal flip of one position in the image stream: (training seed, position).</summary>
+    Flip = 0xF11B,
+
+    /// <summary>The fixed mask of one sample of the fixed-mask sampler: (sample seed).</summary>
+    SamplerMask = 0x5A3F1E,
+
+    /// <summary>The subset selection of <c>prepare</c>: (prepare seed).</summary>
+    PrepareSubset = 0x5EED,
+}
+
+/// <summary>
+/// The libtorch generators of a training run, each seeded by the run's seed XOR its key (the training generator uses
+/// the seed itself). Listed here for the same reason as <see cref="RandomStream"/>.
+/// </summary>
+public enum GeneratorStream : ulong
+{
+    /// <summary>σ, the diffusion noise and the redrawn further corruption of every step.</summary>
+    Training = 0,
+
+    /// <summary>Dropout masks.</summary>
+    Dropout = 0xD709_0D70,
+
+    /// <summary>Initial weights.</summary>
+    Initialization = 0x1417,
+}
+
+/// <summary>Makes the generators of the registered streams.</summary>
+public static class RandomStreams
+{
+    /// <summary>The keyed generator of <paramref name="stream"/> for <paramref name="seed"/> and the stream's indices.</summary>
+    public static SeededRandom For(RandomStream stream, ulong seed, params ReadOnlySpan<ulong> indices)
+    {
+        Span<ulong> keys = stackalloc ulong[indices.Length + 1];
+        keys[0] = (ulong)stream;
+        indices.CopyTo(keys[1..]);
+        return new SeededRandom(seed, keys);
+    }
+
+    /// <summary>The seed of a run's libtorch generator for <paramref name="stream"/>.</summary>
+    public static ulong GeneratorSeed(GeneratorStream stream, ulong seed) => seed ^ (ulong)stream;
+}

@@ -1,0 +1,85 @@
+using AmbientDiffusion.Common;
+using AmbientDiffusion.Config;
+using AmbientDiffusion.Memorization;
+using AmbientDiffusion.Sampling;
+using AmbientDiffusion.Training;
+
+namespace AmbientDiffusion.Experiments;
+
+/// <summary>
+/// The composition root (k-diffusion's config.py in spirit): the only code that knows both the config and the domain's
+/// classes. It turns a validated <see cref="ExperimentConfig"/> into the trainer's setup (and through it the loss and
+/// the denoiser), the sampling settings and the analysis options. Below this layer, <c>Models</c>, <c>Diffusion</c>,
+/// <c>Training</c>, <c>Sampling</c> and <c>Memorization</c> never see a config; above it, the CLI only loads configs and
+/// calls the pipeline.
+/// </summary>
+public static class ExperimentComposition
+{
+    /// <summary>The trainer's setup for <paramref name="config"/> in <paramref name="run"/>.</summary>
+    public static TrainerSetup TrainerSetup(ExperimentConfig config, RunDirectory run) => new()
+    {
+        Seed = config.Seed,
+        Model = config.Model,
+        Loss = config.Loss,
+        Training = config.Training,
+        Device = config.Device,
+        Flip = config.Data.Flip,
+        ResolvedConfig = ConfigLoader.ToYaml(config),
+        CheckpointDirectory = run.Checkpoints,
+        MetricsFile = run.Metrics,
+    };
+
+    /// <summary>Starts training <paramref name="config"/> in <paramref name="runDirectory"/> on <paramref name="dataPath"/>
+    /// (default: the config's <c>data.corrupted</c>), writing the resolved config there.</summary>
+    public static Trainer StartTrainer(ExperimentConfig config, string runDirectory, string? dataPath = null)
+    {
+        var run = new RunDirectory(runDirectory);
+        run.WriteConfig(ConfigLoader.ToYaml(config));
+        return Within(() => Trainer.Start(TrainerSetup(config, run), DataPath(config, dataPath)));
+    }
+
+    /// <summary>Continues the run in <paramref name="runDirectory"/> from its newest checkpoint, or starts it when it has none.</summary>
+    public static Trainer ResumeTrainer(ExperimentConfig config, string runDirectory, string? dataPath = null)
+    {
+        var run = new RunDirectory(runDirectory);
+        return Checkpoint.Latest(run.Checkpoints) is null
+            ? StartTrainer(config, runDirectory, dataPath)
+            : Within(() => Trainer.Resume(TrainerSetup(config, run), DataPath(config, dataPath)));
+    }
+
+    /// <summary>The analyzer's options for a config's memorization section, in one expression.</summary>
+    public static MemorizationOptions Memorization(ExperimentConfig config, string samplesPath, string preparedPath, string outputDirectory) => new()
+    {
+        SamplesPath = samplesPath,
+        TrainPath = preparedPath,
+        FeaturesSamplesPath = Optional(config.Memorization.FeaturesSamples),
+        FeaturesTrainPath = Optional(config.Memorization.FeaturesTrain),
+        FeaturesHeldOutPath = Optional(config.Memorization.FeaturesHeldout),
+        OutputDirectory = outputDirectory,
+        Settings = config.Memorization.ToSettings(config.Device.Type, config.Seed),
+    };
+
+    /// <summary>The sampling settings of the run a checkpoint was trained in (its resolved config's <c>sampling:</c>).</summary>
+    public static SamplingSettings RunSampling(CheckpointHeader header, string checkpointPath) =>
+        ConfigLoader.Parse(header.ResolvedConfig, $"{checkpointPath} (config)").Sampling;
+
+    private static string? Optional(string path) => string.IsNullOrWhiteSpace(path) ? null : path;
+
+    private static string DataPath(ExperimentConfig config, string? dataPath) =>
+        !string.IsNullOrWhiteSpace(dataPath) ? dataPath
+        : !string.IsNullOrWhiteSpace(config.Data.Corrupted) ? config.Data.Corrupted
+        : throw new ConfigException("data.corrupted is empty: training needs a corrupted dataset (run the experiment with `ambient train`, which prepares and corrupts the data first)", "data.corrupted");
+
+    // A loss that does not suit the data is found when the trainer opens it: name it as the config key it came from.
+    private static Trainer Within(Func<Trainer> create)
+    {
+        try
+        {
+            return create();
+        }
+        catch (SettingException e)
+        {
+            throw new ConfigException($"loss.{e.Message}", $"loss.{e.Setting}");
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using AmbientDiffusion.Common;
+
+namespace AmbientDiffusion.Models;
+
+/// <summary>How an ambient model preconditions the pixels its input hides (see <c>Diffusion.EdmPreconditioner</c>).</summary>
+public enum MaskPreconditioning
+{
+    /// <summary>As if infinitely noisy: c_skip = 0 and c_out = σ_d there, with the matching loss weight (default).</summary>
+    PerPixel,
+
+    /// <summary>EDM's preconditioning for every pixel (ambient-spec §2 and the official code).</summary>
+    Uniform,
+}
+
+/// <summary>
+/// EDM's DDPM++ U-Net as configured (the <c>model:</c> section; ambient-spec §4). The only place its defaults and bounds
+/// live: the network is built from these plus the data's geometry (<see cref="ToUNetOptions"/>).
+/// </summary>
+public sealed record ModelSettings
+{
+    /// <summary>Channels at the first resolution level.</summary>
+    public int ModelChannels { get; init; } = 64;
+
+    /// <summary>Channel multipliers per resolution level (each level after the first halves the resolution).</summary>
+    public List<int> ChannelMult { get; init; } = [1, 2, 2];
+
+    /// <summary>Residual blocks per level in the encoder (the decoder has one more).</summary>
+    public int NumBlocks { get; init; } = 2;
+
+    /// <summary>Resolutions with self-attention.</summary>
+    public List<int> AttnResolutions { get; init; } = [16];
+
+    /// <summary>Dropout probability in the residual blocks.</summary>
+    public double Dropout { get; init; } = 0.1;
+
+    /// <summary>Gated convolutions (the paper's 118M CelebA network).</summary>
+    public bool Gated { get; init; }
+
+    /// <summary>How pixels hidden by the mask are preconditioned (ambient models only).</summary>
+    public MaskPreconditioning MaskPreconditioning { get; init; } = MaskPreconditioning.PerPixel;
+
+    /// <summary>Throws <see cref="SettingException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        SettingException.Check(ModelChannels is >= 8 and <= 1024 && ModelChannels % 4 == 0, "model_channels", ModelChannels, "a multiple of 4 in [8, 1024]");
+        SettingException.Check(ChannelMult.Count is >= 1 and <= 6 && ChannelMult.All(m => m is >= 1 and <= 16), "channel_mult", ChannelMult, "1 to 6 multipliers in [1, 16]");
+        SettingException.Check(NumBlocks is >= 1 and <= 8, "num_blocks", NumBlocks, "1 to 8 blocks per level");
+        SettingException.Check(AttnResolutions.All(r => r >= 1), "attn_resolutions", AttnResolutions, "positive resolutions");
+        SettingException.Check(Dropout is >= 0 and < 1, "dropout", Dropout, "a probability in [0, 1)");
+        SettingException.Check(Enum.IsDefined(MaskPreconditioning), "mask_preconditioning", MaskPreconditioning, Yaml.Choices<MaskPreconditioning>());
+    }
+
+    /// <summary>The network's options for images of the given geometry.</summary>
+    public UNetOptions ToUNetOptions(int resolution, int imageChannels, int maskChannels) =>
+        new(resolution, imageChannels, maskChannels, ModelChannels, ChannelMult, NumBlocks, AttnResolutions, Dropout, Gated);
+}
