@@ -46,19 +46,18 @@ public static class PrecisionRecallDensityCoverage
         var realRadii = KthNeighborSquaredRadii(real, realRows, k, knn);
         var generatedRadii = KthNeighborSquaredRadii(generated, generatedRows, k, knn);
 
-        var (generatedInRealBalls, realBallsHit) = Membership(generatedRows, realRows, realRadii);
-        var (realInGeneratedBalls, _) = Membership(realRows, generatedRows, generatedRadii);
+        var (generatedInRealBalls, realBallsHit, realInGeneratedBalls) = Membership(generatedRows, realRows, generatedRadii, realRadii);
         double n = real.size(0), m = generated.size(0);
         return new PrdcResult(
             Precision: generatedInRealBalls.Count(c => c > 0) / m,
-            Recall: realInGeneratedBalls.Count(c => c > 0) / n,
+            Recall: realInGeneratedBalls.Count(inside => inside) / n,
             Density: generatedInRealBalls.Sum() / (k * m),
             Coverage: realBallsHit.Count(hit => hit) / n,
             K: k, RealCount: (int)n, GeneratedCount: (int)m);
     }
 
     /// <summary>Squared distance (float64) of every row to its k-th nearest other row of the same set.</summary>
-    public static double[] KthNeighborSquaredRadii(Tensor rows, Tensor rows64, int k, KnnOptions? knn = null)
+    private static double[] KthNeighborSquaredRadii(Tensor rows, Tensor rows64, int k, KnnOptions? knn = null)
     {
         using var scope = torch.NewDisposeScope();
         var n = checked((int)rows.size(0));
@@ -79,55 +78,70 @@ public static class PrecisionRecallDensityCoverage
     }
 
     /// <summary>
-    /// For every query, how many balls (centres with squared radii) contain it; for every ball, whether any query is
-    /// inside it.
+    /// One pass over all (generated, real) distances, deciding both memberships of each pair: for every generated row,
+    /// how many real balls contain it; for every real ball, whether a generated row is inside; for every real row,
+    /// whether it is inside some generated ball.
     /// </summary>
-    private static (long[] ContainingBalls, bool[] BallHit) Membership(Tensor queries, Tensor centres, double[] squaredRadii)
+    private static (long[] GeneratedInRealBalls, bool[] RealBallHit, bool[] RealInGeneratedBall) Membership(
+        Tensor generated, Tensor real, double[] generatedRadii, double[] realRadii)
     {
-        var n = checked((int)queries.size(0));
-        var m = checked((int)centres.size(0));
-        var d = centres.size(1);
-        var device = centres.device;
+        var n = checked((int)generated.size(0));
+        var m = checked((int)real.size(0));
+        var d = real.size(1);
+        var device = real.device;
         var counts = new long[n];
         var hit = new bool[m];
+        var covered = new bool[m];
         using var scope = torch.NewDisposeScope();
-        // Centring on the centres' mean shrinks the norms, and so the rounding of |q|² + |c|² − 2 q·c.
-        var mean = centres.mean([0], keepdim: true);
-        var centred = centres - mean;
-        var centreNorms = centred.square().sum(1);
-        var maxCentreNorm = centreNorms.max().item<double>();
-        var radii = torch.tensor(squaredRadii, device: device);
-        // Rounding bound of the float64 shortcut: 2^-46 (sqrt(D) + 4)(|q|² + max |c|²), generous for a dot product of length D.
+        // Centring on the real mean shrinks the norms, and so the rounding of |g|² + |r|² − 2 g·r.
+        var mean = real.mean([0], keepdim: true);
+        var centred = real - mean;
+        var realNorms = centred.square().sum(1);
+        var maxRealNorm = realNorms.max().item<double>();
+        var realRadiiTensor = torch.tensor(realRadii, device: device);
+        var generatedRadiiTensor = torch.tensor(generatedRadii, device: device);
+        // Rounding bound of the float64 shortcut: 2^-46 (sqrt(D) + 4)(|g|² + max |r|²), generous for a dot product of length D.
         var slackScale = Math.ScaleB(Math.Sqrt(d) + 4, -46);
-        for (var qs = 0; qs < n; qs += QueryBlock)
+        for (var gs = 0; gs < n; gs += QueryBlock)
         {
             using var queryScope = torch.NewDisposeScope();
-            var qn = Math.Min(QueryBlock, n - qs);
-            var q = queries.narrow(0, qs, qn) - mean;
-            var queryNorms = q.square().sum(1, keepdim: true);
-            var slack = queryNorms.add(maxCentreNorm).mul(slackScale);
-            var blockCounts = torch.zeros([qn], ScalarType.Int64, device: device);
-            for (var cs = 0; cs < m; cs += BallBlock)
+            var gn = Math.Min(QueryBlock, n - gs);
+            var g = generated.narrow(0, gs, gn) - mean;
+            var generatedNorms = g.square().sum(1, keepdim: true);
+            var slack = generatedNorms.add(maxRealNorm).mul(slackScale);
+            var ownRadii = generatedRadiiTensor.narrow(0, gs, gn).unsqueeze(1);
+            var blockCounts = torch.zeros([gn], ScalarType.Int64, device: device);
+            for (var rs = 0; rs < m; rs += BallBlock)
             {
                 using var blockScope = torch.NewDisposeScope();
-                var cn = Math.Min(BallBlock, m - cs);
-                var estimate = torch.matmul(q, centred.narrow(0, cs, cn).transpose(0, 1)).mul_(-2).add_(queryNorms).add_(centreNorms.narrow(0, cs, cn).unsqueeze(0));
-                var margin = estimate - radii.narrow(0, cs, cn).unsqueeze(0);
-                var inside = margin.lt(slack.neg());
-                var unsure = margin.abs().le(slack);
-                if (unsure.any().item<bool>()) inside = inside.logical_or(Recheck(queries, centres, squaredRadii, qs, cs, unsure));
-                blockCounts.add_(inside.to(ScalarType.Int64).sum(1));
-                var blockHit = inside.to(ScalarType.Int64).sum(0).cpu().data<long>();
-                for (var j = 0; j < cn; j++) hit[cs + j] |= blockHit[j] > 0;
+                var rn = Math.Min(BallBlock, m - rs);
+                var estimate = torch.matmul(g, centred.narrow(0, rs, rn).transpose(0, 1)).mul_(-2).add_(generatedNorms).add_(realNorms.narrow(0, rs, rn).unsqueeze(0));
+                var inReal = Decide(estimate - realRadiiTensor.narrow(0, rs, rn).unsqueeze(0), slack, generated, real, gs, rs, (_, j) => realRadii[rs + j]);
+                var inGenerated = Decide(estimate - ownRadii, slack, generated, real, gs, rs, (i, _) => generatedRadii[gs + i]);
+                var inRealLong = inReal.to(ScalarType.Int64);
+                blockCounts.add_(inRealLong.sum(1));
+                var blockHit = inRealLong.sum(0).cpu().data<long>();
+                var blockCovered = inGenerated.to(ScalarType.Int64).sum(0).cpu().data<long>();
+                for (var j = 0; j < rn; j++)
+                {
+                    hit[rs + j] |= blockHit[j] > 0;
+                    covered[rs + j] |= blockCovered[j] > 0;
+                }
             }
-            blockCounts.cpu().data<long>().CopyTo(counts, qs);
+            blockCounts.cpu().data<long>().CopyTo(counts, gs);
         }
-        return (counts, hit);
+        return (counts, hit, covered);
     }
 
-    /// <summary>Membership of the pairs flagged <paramref name="unsure"/>, from direct float64 differences.</summary>
-    private static Tensor Recheck(Tensor queries, Tensor centres, double[] squaredRadii, int qs, int cs, Tensor unsure)
+    /// <summary>
+    /// Inside (distance² − radius² &lt; 0) for a block of <paramref name="margin"/> values; pairs within the rounding
+    /// <paramref name="slack"/> of the radius are decided by direct float64 differences.
+    /// </summary>
+    private static Tensor Decide(Tensor margin, Tensor slack, Tensor generated, Tensor real, int gs, int rs, Func<int, int, double> squaredRadius)
     {
+        var inside = margin.lt(slack.neg());
+        var unsure = margin.abs().le(slack);
+        if (!unsure.any().item<bool>()) return inside;
         var (rows, columns) = ((int)unsure.size(0), (int)unsure.size(1));
         var flags = unsure.to(ScalarType.Byte).cpu().data<byte>();
         var decided = new byte[flags.Length];
@@ -137,10 +151,10 @@ public static class PrecisionRecallDensityCoverage
             {
                 if (flags[(long)i * columns + j] == 0) continue;
                 using var scope = torch.NewDisposeScope();
-                var squared = (queries.select(0, qs + i) - centres.select(0, cs + j)).square_().sum().item<double>();
-                if (squared < squaredRadii[cs + j]) decided[(long)i * columns + j] = 1;
+                var squared = (generated.select(0, gs + i) - real.select(0, rs + j)).square_().sum().item<double>();
+                if (squared < squaredRadius(i, j)) decided[(long)i * columns + j] = 1;
             }
         }
-        return torch.tensor(decided, [rows, columns], device: unsure.device).to(ScalarType.Bool);
+        return inside.logical_or(torch.tensor(decided, [rows, columns], device: unsure.device).to(ScalarType.Bool));
     }
 }
