@@ -13,6 +13,7 @@ internal static class AmbientCli
         TrainCommand.Create(),
         SampleCommand.Create(),
         MemorizationCommand.Create(),
+        EvaluateCommand.Create(),
         SweepCommand.Create(),
         InfoCommand.Create(),
     };

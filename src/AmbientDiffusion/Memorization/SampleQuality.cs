@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AmbientDiffusion.Evaluation.Metrics;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.IO;
 

@@ -1,6 +1,6 @@
 using AmbientDiffusion.Torch;
 
-namespace AmbientDiffusion.Memorization;
+namespace AmbientDiffusion.Evaluation.Metrics;
 
 /// <summary>
 /// The Fréchet distance between Gaussians fitted to two sets of feature rows (the quantity FID computes on Inception
@@ -12,9 +12,7 @@ public static class FrechetDistance
     /// <summary>Fréchet distance between rows of <paramref name="a"/> [N, D] and <paramref name="b"/> [M, D].</summary>
     public static double Compute(Tensor a, Tensor b)
     {
-        if (a.dim() != 2 || b.dim() != 2 || a.shape[1] != b.shape[1])
-            throw new ArgumentException($"Fréchet distance needs feature rows of one width, got [{string.Join(", ", a.shape)}] and [{string.Join(", ", b.shape)}]");
-        if (a.shape[0] < 2 || b.shape[0] < 2) throw new ArgumentException("Fréchet distance needs at least 2 rows in each set");
+        MetricInputs.CheckPair(a, b, "Fréchet distance", minimumRows: 2);
         using var scope = torch.NewDisposeScope();
         var (meanA, covA) = Moments(a);
         var (meanB, covB) = Moments(b);

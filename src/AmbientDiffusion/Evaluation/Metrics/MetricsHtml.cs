@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text;
+
+namespace AmbientDiffusion.Evaluation.Metrics;
+
+/// <summary>
+/// The metrics as XHTML: <see cref="Fragment"/> is a <c>&lt;section&gt;</c> another report can embed (it parses as
+/// XML on its own), <see cref="Page"/> the standalone, self-contained evaluation.html around it. Every number carries
+/// <c>data-key</c> (its JSON pointer in metrics.json) and <c>data-value</c> (its exact round-trip value).
+/// </summary>
+public static class MetricsHtml
+{
+    private const string Style = """
+        body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}
+        table{border-collapse:collapse;margin:8px 0 16px}
+        th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}
+        th{background:#f3f3f3}
+        td.l,th.l{text-align:left}
+        code{font-size:12px}
+        """;
+
+    /// <summary>The standalone page: the fragment and the full metrics.json.</summary>
+    public static string Page(EvaluationResult result, string json)
+    {
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
+        html.Append("<title>Sample quality</title>\n<style>\n").Append(Style).Append("</style>\n</head>\n<body>\n");
+        html.Append(Fragment(result));
+        html.Append("<h2>metrics.json</h2>\n<details><summary>the full JSON</summary>\n<pre>").Append(E(json)).Append("</pre>\n</details>\n");
+        html.Append("</body>\n</html>\n");
+        return html.ToString();
+    }
+
+    /// <summary>One <c>&lt;section&gt;</c>: settings, the metric table (each sample set, min, mean, floor) and the inputs.</summary>
+    public static string Fragment(EvaluationResult result)
+    {
+        var html = new StringBuilder();
+        html.Append("<section class=\"sample-quality\" xmlns=\"http://www.w3.org/1999/xhtml\">\n<h2>Sample quality</h2>\n");
+        html.Append($"<p>{E(result.Version)}. Feature space <code>{E(result.FeatureSpace)}</code> ({result.FeatureDimension} features). ");
+        html.Append($"FD in float64; KID the unbiased MMD² with k(x, y) = (x·y/{result.FeatureDimension} + 1)³ over {result.KidSubsets} seeded subsets of {result.KidSubsetSize} rows (floor: {result.KidFloorSubsetSize}); ");
+        html.Append($"precision, recall, density and coverage with k = {result.K}. Seed {result.Seed}.</p>\n");
+        html.Append($"<p>Floor: {E(result.Floor.Description)}. A metric at its floor is as good as real data at this sample size.</p>\n");
+
+        var sets = result.SampleSets.Count;
+        html.Append("<table>\n<tr><th class=\"l\">metric</th>");
+        for (var s = 0; s < sets; s++) html.Append($"<th>set {s + 1}</th>");
+        if (sets > 1) html.Append("<th>min</th><th>mean</th>");
+        html.Append("<th>floor</th><th>N</th><th>floor N</th><th>reference N</th></tr>\n");
+        foreach (var (key, label, m) in result.Metrics)
+        {
+            html.Append($"<tr><td class=\"l\">{E(label)}</td>");
+            for (var s = 0; s < sets; s++)
+                html.Append(Cell($"/{key}/values/{s}", m.Values[s], m.Stds is { } stds ? $"/{key}/stds/{s}" : null, m.Stds?[s]));
+            if (sets > 1) html.Append(Cell($"/{key}/min", m.Min)).Append(Cell($"/{key}/mean", m.Mean));
+            html.Append(Cell($"/{key}/floor", m.Floor, m.FloorStd is null ? null : $"/{key}/floor_std", m.FloorStd));
+            html.Append(CultureInfo.InvariantCulture, $"<td data-key=\"/{key}/n\">{m.N}</td><td data-key=\"/{key}/floor_n\">{m.FloorN}</td><td data-key=\"/{key}/reference_n\">{m.ReferenceN}</td></tr>\n");
+        }
+        html.Append("</table>\n");
+
+        html.Append("<table>\n<tr><th class=\"l\">role</th><th class=\"l\">file</th><th class=\"l\">tensor</th><th>shape</th><th class=\"l\">seeds</th><th class=\"l\">SHA-256</th></tr>\n");
+        for (var s = 0; s < sets; s++)
+        {
+            var set = result.SampleSets[s];
+            html.Append($"<tr><td class=\"l\">samples (set {s + 1})</td><td class=\"l\"><code>{E(set.Source.Path)}</code></td><td class=\"l\">{E(set.Source.Tensor)}</td><td>{string.Join(" x ", set.Source.Shape)}</td><td class=\"l\">{E(set.Seeds)}</td><td class=\"l\"><code>{set.Source.Sha256}</code></td></tr>\n");
+        }
+        var reference = result.Reference;
+        html.Append($"<tr><td class=\"l\">reference ({E(result.ReferenceSplit)})</td><td class=\"l\"><code>{E(reference.Path)}</code></td><td class=\"l\">{E(reference.Tensor)}</td><td>{string.Join(" x ", reference.Shape)}</td><td class=\"l\"></td><td class=\"l\"><code>{reference.Sha256}</code></td></tr>\n");
+        if (result.Floor.Source is { } floor)
+            html.Append($"<tr><td class=\"l\">floor</td><td class=\"l\"><code>{E(floor.Path)}</code></td><td class=\"l\">{E(floor.Tensor)}</td><td>{string.Join(" x ", floor.Shape)}</td><td class=\"l\"></td><td class=\"l\"><code>{floor.Sha256}</code></td></tr>\n");
+        html.Append("</table>\n");
+        if (result.Notes.Count > 0)
+        {
+            html.Append("<ul>\n");
+            foreach (var note in result.Notes) html.Append($"<li>{E(note)}</li>\n");
+            html.Append("</ul>\n");
+        }
+        html.Append("</section>\n");
+        return html.ToString();
+    }
+
+    /// <summary>A cell showing a value (± its standard deviation when given), tagged with JSON pointers and exact values.</summary>
+    private static string Cell(string key, double value, string? stdKey = null, double? std = null)
+    {
+        var cell = $"<td data-key=\"{key}\" data-value=\"{R(value)}\">{Display(value)}";
+        if (stdKey is not null && std is { } s) cell += $" <span data-key=\"{stdKey}\" data-value=\"{R(s)}\">± {Display(s)}</span>";
+        return cell + "</td>";
+    }
+
+    private static string R(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>Five significant digits, invariant culture.</summary>
+    private static string Display(double value) => value.ToString("G5", CultureInfo.InvariantCulture);
+
+    private static string E(string text) => System.Security.SecurityElement.Escape(text) ?? "";
+}

@@ -1,0 +1,177 @@
+using AmbientDiffusion.Common;
+using AmbientDiffusion.Evaluation.Features;
+using AmbientDiffusion.Memorization;
+using AmbientDiffusion.Sampling;
+using AmbientDiffusion.Torch;
+using AmbientDiffusion.Torch.IO;
+
+namespace AmbientDiffusion.Evaluation.Metrics;
+
+/// <summary>What <see cref="QualityEvaluator"/> reads and how it measures.</summary>
+public sealed record EvaluationOptions
+{
+    /// <summary>Sample sets (seed sets): samples files (uint8 <c>samples</c>) or prepared datasets (their images).</summary>
+    public required IReadOnlyList<string> SamplesPaths { get; init; }
+
+    /// <summary>The real images: a prepared dataset or a samples file.</summary>
+    public required string ReferencePath { get; init; }
+
+    /// <summary>Use the reference dataset's held-out images instead of its training images.</summary>
+    public bool ReferenceHeldOut { get; init; }
+
+    /// <summary>A second real set for the floor; null splits the reference into two disjoint halves.</summary>
+    public string? FloorReferencePath { get; init; }
+
+    /// <summary>Feature space.</summary>
+    public FeatureSpec Features { get; init; } = FeatureSpec.Pixels;
+
+    /// <summary>cpu, cuda, cuda:N or auto.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Seed of the reference split, the floor subset and the KID subsets.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Neighbours of the precision/recall/density/coverage balls.</summary>
+    public int K { get; init; } = PrecisionRecallDensityCoverage.DefaultK;
+
+    /// <summary>KID subsets per pair.</summary>
+    public int KidSubsets { get; init; } = KernelInceptionDistance.DefaultSubsets;
+
+    /// <summary>Largest KID subset.</summary>
+    public int KidMaxSubsetSize { get; init; } = KernelInceptionDistance.DefaultMaxSubsetSize;
+
+    /// <summary>Chunks of the exact k-NN search.</summary>
+    public KnnOptions Knn { get; init; } = new();
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (SamplesPaths.Count == 0) throw new ArgumentException("evaluate: at least one sample set is needed (--samples FILE)");
+        if (K < 1) throw new ArgumentException($"k = {K}: expected at least 1");
+        if (KidSubsets < 1) throw new ArgumentException($"KID subsets {KidSubsets}: expected at least 1");
+        if (KidMaxSubsetSize < 2) throw new ArgumentException($"KID subset size {KidMaxSubsetSize}: expected at least 2");
+        Knn.Validate();
+    }
+}
+
+/// <summary>Progress of an evaluation: a stage name and its units done out of its total.</summary>
+public sealed record EvaluationProgress(string Stage, int Done, int Total);
+
+/// <summary>
+/// Reads the sample sets and the real images, maps them to one feature space, and measures FD, KID, precision, recall,
+/// density and coverage of each sample set against the reference set, beside the floor: the same metrics between two
+/// disjoint real sets, the floor set holding as many images as a sample set where the data allow.
+/// </summary>
+public static class QualityEvaluator
+{
+    /// <summary>Runs the evaluation of <paramref name="options"/>.</summary>
+    public static EvaluationResult Run(EvaluationOptions options, IProgress<EvaluationProgress>? progress = null)
+    {
+        options.Validate();
+        var device = MemorizationAnalyzer.ResolveDevice(options.Device);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var reference = ReadReference(options);
+        var samples = options.SamplesPaths.Select(path => MemorizationInputs.ReadImages(path, "samples")).ToList();
+        foreach (var set in samples) MemorizationInputs.CheckCompatible(set, reference);
+        var floorSource = options.FloorReferencePath is { } floorPath ? MemorizationInputs.ReadImages(floorPath, "floor") : null;
+        if (floorSource is not null) MemorizationInputs.CheckCompatible(floorSource, reference);
+
+        using var extractor = FeatureExtractors.Create(options.Features, device);
+        Tensor Features(ImageSet set, string stage) =>
+            extractor.Extract(set.Images, new ProgressRelay<long>(done => progress?.Report(new EvaluationProgress(stage, (int)done, set.Count))));
+        var sampleCount = samples.Min(s => s.Count);
+        var referenceFeatures = Features(reference, "features: reference");
+        var (referenceRows, floorRows, floor) = floorSource is null
+            ? SplitFloor(referenceFeatures, sampleCount, options.Seed)
+            : SecondSetFloor(Features(floorSource, "features: floor"), floorSource, referenceFeatures, sampleCount, options.Seed);
+        var sampleFeatures = samples.Select((s, i) => Features(s, $"features: samples {i + 1}")).ToList();
+
+        var pairs = sampleFeatures.Count + 1;
+        PairMetrics Measure(Tensor rows, int index)
+        {
+            progress?.Report(new EvaluationProgress("metrics", index, pairs));
+            return PairMetrics.Compute(referenceRows.to(device), rows.to(device), options);
+        }
+        var floorMetrics = Measure(floorRows, 0);
+        var perSet = sampleFeatures.Select((rows, i) => Measure(rows, i + 1)).ToList();
+        progress?.Report(new EvaluationProgress("metrics", pairs, pairs));
+
+        var (n, fn, rn) = (sampleCount, (int)floorRows.size(0), (int)referenceRows.size(0));
+        MetricSummary Summary(Func<PairMetrics, double> value) => MetricSummary.Of(perSet.Select(value).ToList(), value(floorMetrics), n, fn, rn);
+        var notes = new List<string>();
+        if (fn < n) notes.Add($"the floor set has {fn} images, fewer than the {n} of a sample set: the floor is measured at a smaller N, and FD's bias grows as N shrinks");
+        if (samples.Select(s => s.Count).Distinct().Count() > 1) notes.Add("the sample sets differ in size; N is the smallest");
+        if (floorMetrics.Kid.SubsetSize < options.KidMaxSubsetSize || perSet[0].Kid.SubsetSize < options.KidMaxSubsetSize)
+            notes.Add($"KID subsets hold fewer than {options.KidMaxSubsetSize} rows (the sets are smaller): KID is unbiased, but its spread grows");
+        return new EvaluationResult(
+            EvaluationResult.FormatName, ToolVersion.Describe(), options.Features.ToString(), referenceFeatures.size(1), options.Seed, options.K,
+            options.KidSubsets, perSet.Min(p => p.Kid.SubsetSize), floorMetrics.Kid.SubsetSize, reference.Source,
+            options.ReferenceHeldOut ? "heldout" : "images", floor,
+            samples.Select(s => new SampleSetInfo(s.Source, SeedsOf(s.Source.Path), s.Count)).ToList(),
+            Summary(p => p.Fd),
+            MetricSummary.Of(perSet.Select(p => p.Kid.Mean).ToList(), floorMetrics.Kid.Mean, n, fn, rn, perSet.Select(p => p.Kid.Std).ToList(), floorMetrics.Kid.Std),
+            Summary(p => p.Prdc.Precision), Summary(p => p.Prdc.Recall), Summary(p => p.Prdc.Density), Summary(p => p.Prdc.Coverage),
+            notes);
+    }
+
+    /// <summary>
+    /// The reference rows and the floor rows from one real set: a seeded permutation split into two disjoint halves of
+    /// ⌊n/2⌋; the second half is the reference, the first half (cut to <paramref name="sampleCount"/> rows) the floor.
+    /// </summary>
+    public static (int[] Reference, int[] Floor) SplitHalves(int count, int sampleCount, ulong seed)
+    {
+        var half = count / 2;
+        var permutation = new SeededRandom(seed, SplitStream).Permutation(count);
+        var reference = permutation[half..(2 * half)];
+        var floor = permutation[..Math.Min(half, sampleCount)];
+        Array.Sort(reference);
+        Array.Sort(floor);
+        return (reference, floor);
+    }
+
+    private const ulong SplitStream = 0x5350_4C49_54; // "SPLIT": the split's own stream, apart from the KID subsets'
+
+    private static (Tensor, Tensor, FloorInfo) SplitFloor(Tensor features, int sampleCount, ulong seed)
+    {
+        var (reference, floor) = SplitHalves((int)features.size(0), sampleCount, seed);
+        var description = $"the reference images split into two disjoint halves of {reference.Length} by a seeded permutation (seed {seed}); samples and floor are both compared with the second half, the floor set being {floor.Length} images of the first half (as many as a sample set where the half allows)";
+        return (Rows(features, reference), Rows(features, floor), new FloorInfo("split", null, floor.Length, description));
+    }
+
+    private static (Tensor, Tensor, FloorInfo) SecondSetFloor(Tensor floorFeatures, ImageSet floorSet, Tensor referenceFeatures, int sampleCount, ulong seed)
+    {
+        var count = (int)floorFeatures.size(0);
+        var rows = new SeededRandom(seed, SplitStream).Permutation(count)[..Math.Min(count, sampleCount)];
+        Array.Sort(rows);
+        var description = $"a second real set ({floorSet.Source.Path}): {rows.Length} of its {count} images (seeded subset, seed {seed}) against the whole reference set, as the samples are";
+        return (referenceFeatures, Rows(floorFeatures, rows), new FloorInfo("second_set", floorSet.Source, rows.Length, description));
+    }
+
+    private static Tensor Rows(Tensor features, int[] rows) => features.index_select(0, torch.tensor(rows.Select(r => (long)r).ToArray()));
+
+    private static ImageSet ReadReference(EvaluationOptions options)
+    {
+        if (!options.ReferenceHeldOut) return MemorizationInputs.ReadImages(options.ReferencePath, "reference");
+        var (_, heldOut) = MemorizationInputs.ReadTraining(options.ReferencePath);
+        return heldOut ?? throw new InvalidDataException($"{options.ReferencePath}: no held-out images (tensor 'heldout_images'); prepare the dataset with --heldout N, or leave out --reference-heldout");
+    }
+
+    /// <summary>The seeds tensor of a samples file as ranges ("0-49999"), or a note that the file has none.</summary>
+    public static string SeedsOf(string path)
+    {
+        using var file = SafeTensors.Open(path);
+        if (!file.Contains(SampleSet.SeedsKey)) return "none (not a samples file)";
+        using var scope = torch.NewDisposeScope();
+        return SeedRanges.Format(file.GetTensor(SampleSet.SeedsKey).to(ScalarType.Int64).data<long>());
+    }
+}
+
+/// <summary>FD, KID and PRDC of one (reference, other) pair.</summary>
+internal sealed record PairMetrics(double Fd, KidEstimate Kid, PrdcResult Prdc)
+{
+    public static PairMetrics Compute(Tensor reference, Tensor other, EvaluationOptions options) => new(
+        FrechetDistance.Compute(other, reference),
+        KernelInceptionDistance.Compute(other, reference, options.Seed, options.KidSubsets, options.KidMaxSubsetSize),
+        PrecisionRecallDensityCoverage.Compute(reference, other, options.K, options.Knn));
+}
