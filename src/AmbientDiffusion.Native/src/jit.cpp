@@ -52,6 +52,8 @@ AD_API ad_script_module ad_jit_load(const char* path, int32_t device_type, int32
              } catch (const c10::Error& e) {
                  throw std::runtime_error(describe(file) + " is not a readable TorchScript archive (" +
                                           e.what_without_backtrace() + ")");
+             } catch (const std::exception& e) {
+                 throw std::runtime_error(describe(file) + " is not a readable TorchScript archive (" + e.what() + ")");
              }
              if (!module.find_method("forward"))
                  throw std::runtime_error(describe(file) + " has no forward method");
@@ -88,6 +90,9 @@ AD_API ad_tensor ad_jit_forward(ad_script_module m, const ad_tensor* inputs, int
                  output = script.module.forward(std::move(stack), kwargs);
              } catch (const c10::Error& e) {
                  throw std::runtime_error(describe(script.path) + ": forward failed: " + e.what_without_backtrace());
+             } catch (const std::exception& e) {
+                 // Argument-matching errors (unknown keyword, wrong type) are plain std::runtime_errors.
+                 throw std::runtime_error(describe(script.path) + ": forward failed: " + e.what());
              }
              return ad::wrap(first_tensor(output, script.path));)
 }
