@@ -24,7 +24,7 @@ extern "C" {
 #define AD_API __attribute__((visibility("default")))
 
 /* Bumped whenever an export changes signature or meaning; the binding refuses a shim of another version. */
-#define AD_ABI_VERSION 1
+#define AD_ABI_VERSION 2
 
 typedef struct ad_tensor_s* ad_tensor;
 typedef struct ad_generator_s* ad_generator;
@@ -190,6 +190,21 @@ AD_API ad_tensor ad_image_decode(const uint8_t* bytes, int64_t length, int32_t c
 AD_API ad_tensor ad_image_encode_png(ad_tensor image);
 /* Encodes a uint8 [H, W, C] tensor (C 1 or 3) as baseline JPEG at quality 1..100. */
 AD_API ad_tensor ad_image_encode_jpeg(ad_tensor image, int32_t quality);
+
+/* ---- TorchScript modules and image preprocessing ---------------------------------------------------- */
+typedef struct ad_script_module_s* ad_script_module;
+/* Loads a TorchScript archive (torch.jit.save) onto a device and puts it in eval mode; errors name the file. */
+AD_API ad_script_module ad_jit_load(const char* path, int32_t device_type, int32_t device_index);
+AD_API void ad_jit_free(ad_script_module m);
+AD_API int32_t ad_jit_to(ad_script_module m, int32_t device_type, int32_t device_index);
+AD_API int32_t ad_jit_train(ad_script_module m, int32_t on);
+/* forward(inputs..., name_i = value_i) without gradients. Returns the output tensor, or the first element of a
+   tuple/list output; any other output is an error. */
+AD_API ad_tensor ad_jit_forward(ad_script_module m, const ad_tensor* inputs, int32_t n, const char* const* bool_names,
+                                const int32_t* bool_values, int32_t nbools);
+/* Bilinear resize of a float [N, C, H, W] tensor (align_corners false), optionally antialiased when shrinking. */
+AD_API ad_tensor ad_resize_bilinear(ad_tensor x, int64_t out_h, int64_t out_w, int32_t antialias);
+AD_API ad_tensor ad_reflection_pad2d(ad_tensor x, int64_t left, int64_t right, int64_t top, int64_t bottom);
 
 #ifdef __cplusplus
 }

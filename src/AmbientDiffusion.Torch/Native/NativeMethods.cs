@@ -147,4 +147,13 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial IntPtr ad_image_decode(byte* bytes, long length, int channels, int maxDim);
     [LibraryImport(Library)] internal static partial IntPtr ad_image_encode_png(IntPtr image);
     [LibraryImport(Library)] internal static partial IntPtr ad_image_encode_jpeg(IntPtr image, int quality);
+
+    // TorchScript modules and image preprocessing
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr ad_jit_load(string path, int deviceType, int deviceIndex);
+    [LibraryImport(Library)] internal static partial void ad_jit_free(IntPtr module);
+    [LibraryImport(Library)] internal static partial int ad_jit_to(IntPtr module, int deviceType, int deviceIndex);
+    [LibraryImport(Library)] internal static partial int ad_jit_train(IntPtr module, int on);
+    [LibraryImport(Library)] internal static partial IntPtr ad_jit_forward(IntPtr module, IntPtr* inputs, int n, IntPtr* boolNames, int* boolValues, int nbools);
+    [LibraryImport(Library)] internal static partial IntPtr ad_resize_bilinear(IntPtr x, long outH, long outW, int antialias);
+    [LibraryImport(Library)] internal static partial IntPtr ad_reflection_pad2d(IntPtr x, long left, long right, long top, long bottom);
 }

@@ -7,7 +7,7 @@ public static partial class torch
     public static partial class nn
     {
         /// <summary>Stateless neural-network operators, as <c>torch.nn.functional</c>.</summary>
-        public static class functional
+        public static partial class functional
         {
             /// <summary>2-D convolution of x [N, C, H, W] with weight [O, C/groups, kH, kW].</summary>
             public static unsafe Tensor conv2d(Tensor x, Tensor weight, Tensor? bias = null, long stride = 1, long padding = 0, long dilation = 1, long groups = 1) =>
