@@ -16,5 +16,6 @@ internal static class AmbientCli
         EvaluateCommand.Create(),
         SweepCommand.Create(),
         InfoCommand.Create(),
+        ClassifierCommand.Create(),
     };
 }

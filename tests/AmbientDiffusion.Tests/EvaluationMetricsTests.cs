@@ -1,3 +1,4 @@
+using AmbientDiffusion.Memorization;
 using System.Text.Json;
 using AmbientDiffusion.Evaluation.Metrics;
 using AmbientDiffusion.Torch.IO;

@@ -1,3 +1,4 @@
+using AmbientDiffusion.Memorization;
 using AmbientDiffusion.Evaluation.Metrics;
 
 namespace AmbientDiffusion.Tests;

@@ -24,6 +24,18 @@ public enum RandomStream : ulong
 
     /// <summary>The subset selection of <c>prepare</c>: (prepare seed).</summary>
     PrepareSubset = 0x5EED,
+
+    /// <summary>The held-out subset of <c>prepare</c> when it comes from a separate source (e.g. a test split): (prepare seed).</summary>
+    PrepareHeldOutSubset = 0x4E1D,
+
+    /// <summary>The in-product classifier's permutation of one epoch: (classifier seed, epoch).</summary>
+    ClassifierShuffle = 0xC1A5,
+
+    /// <summary>The split of a reference set into the two halves of a metric's floor: (evaluation seed).</summary>
+    EvaluationSplit = 0x5350_4C49_54,
+
+    /// <summary>KID's random subsets: (evaluation seed, subset, side 0 = first set / 1 = second).</summary>
+    KidSubsets = 0x4B1D,
 }
 
 /// <summary>

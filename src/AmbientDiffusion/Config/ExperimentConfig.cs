@@ -45,6 +45,9 @@ public sealed class ExperimentConfig
     /// <summary>The memorization analysis of those samples.</summary>
     public MemorizationSection Memorization { get; set; } = new();
 
+    /// <summary>Sample quality (FD, KID, precision/recall, density/coverage) in the configured feature spaces.</summary>
+    public EvaluationSection Evaluation { get; set; } = new();
+
     /// <summary>Where and how the computation runs.</summary>
     public DeviceSettings Device { get; set; } = new();
 
@@ -72,6 +75,7 @@ public sealed class ExperimentConfig
         Within("training", Training.Validate);
         Within("sampling", Sampling.Validate);
         Within("memorization", Memorization.Validate);
+        Within("evaluation", Evaluation.Validate);
         Within("device", Device.Validate);
         Sweep?.Validate();
     }

@@ -7,4 +7,5 @@ namespace AmbientDiffusion.Corruption;
 /// <param name="Masks">A, float32 [B, 1 or C, H, W], 1 observed.</param>
 /// <param name="NoiseSigma">σ_n per image, float32 [B].</param>
 /// <param name="Indices">Dataset index of each image (for per-image state such as fixed further corruption).</param>
-public sealed record CorruptedBatch(Tensor Observations, Tensor Masks, Tensor NoiseSigma, int[] Indices);
+/// <param name="Labels">Class id of each image, int64 [B], or null when the dataset has no labels.</param>
+public sealed record CorruptedBatch(Tensor Observations, Tensor Masks, Tensor NoiseSigma, int[] Indices, Tensor? Labels = null);

@@ -13,7 +13,8 @@ namespace AmbientDiffusion.Corruption;
 /// <item><c>masks</c>: uint8 [N, 1 or C, H, W], 1 observed, 0 removed;</item>
 /// <item><c>noise_sigma</c>: float32 [N], the noise level σ_n of each image (0 for none);</item>
 /// </list>
-/// and metadata: the operator, the seed, the source file's hash and provenance, and the tool versions.
+/// and metadata: the operator, the seed, the source file's hash and provenance, and the tool versions. A labelled source
+/// adds int64 <c>labels</c> [N] and <c>class_names</c> metadata (<see cref="Data.DatasetLabels"/>), uncorrupted.
 /// </summary>
 public sealed class CorruptedDataset : IDisposable
 {
@@ -49,7 +50,15 @@ public sealed class CorruptedDataset : IDisposable
         for (var i = 0; i < Count; i++)
             if (!float.IsFinite(_sigmas[i]) || _sigmas[i] < 0) throw Invalid($"noise_sigma[{i}] = {_sigmas[i]} is not a finite level >= 0");
         MaxNoiseSigma = Count == 0 ? 0 : _sigmas.Max();
+        ClassNames = Data.DatasetLabels.ReadClassNames(file);
+        if (file.Contains(Data.DatasetLabels.LabelsKey)) Labels = Data.DatasetLabels.ReadLabels(file, Data.DatasetLabels.LabelsKey, Count, ClassNames);
     }
+
+    /// <summary>The class id of each image, or null for an unlabelled dataset.</summary>
+    public long[]? Labels { get; }
+
+    /// <summary>The class names, indexed by class id, or null for an unlabelled dataset.</summary>
+    public IReadOnlyList<string>? ClassNames { get; }
 
     private InvalidDataException Invalid(string message) => new($"{_file.Path}: invalid corrupted dataset: {message}");
 

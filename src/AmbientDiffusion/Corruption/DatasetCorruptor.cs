@@ -71,12 +71,19 @@ public static class DatasetCorruptor
             ["source_provenance"] = source.Provenance,
             ["tool"] = ToolVersion.Describe(),
         };
-        SafeTensors.Save(outputPath, new List<KeyValuePair<string, Tensor>>
+        var tensors = new List<KeyValuePair<string, Tensor>>
         {
             new(CorruptedDataset.ObservationsKey, observations),
             new(CorruptedDataset.MasksKey, masks),
             new(CorruptedDataset.NoiseSigmaKey, sigmas),
-        }, metadata);
+        };
+        // Labels pass through uncorrupted; unlabelled sources add nothing, so their artifacts are unchanged.
+        if (source.Labels is { } labels)
+        {
+            tensors.Add(new(DatasetLabels.LabelsKey, torch.tensor(labels, [labels.LongLength])));
+            metadata[DatasetLabels.ClassNamesKey] = DatasetLabels.EncodeClassNames(source.ClassNames!);
+        }
+        SafeTensors.Save(outputPath, tensors, metadata);
     }
 
     /// <summary>Writes a PNG of the first <paramref name="count"/> images: each clean image next to its corrupted version

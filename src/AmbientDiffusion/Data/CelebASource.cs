@@ -71,6 +71,10 @@ public sealed class CelebASource : ImageSource
         return File.Exists(path) ? File.ReadAllBytes(path) : throw new InvalidDataException($"{path}: listed in {PartitionFile} but missing");
     }
 
+    /// <summary>Class labels of the kept images from <see cref="CelebAAttributes.AttributeFile"/> and the named attributes.</summary>
+    public SourceLabels AttributeLabels(IReadOnlyList<string> attributes) =>
+        CelebAAttributes.Read(Root, _items.Select(i => i.file).ToList(), attributes);
+
     /// <inheritdoc />
     public override string? Partition(int index) => PartitionNames[_items[index].partition];
 }

@@ -42,7 +42,11 @@ public sealed class IdxSource : ImageSource
         if (read < expected)
             throw new InvalidDataException($"{path}: IDX payload has {read} bytes, the header declares {count} x {Rows} x {Columns} = {expected}");
         Count = (int)count;
+        if (IdxLabels.Beside(FilePath) is { } labelPath) Labels = IdxLabels.Read(labelPath, Count);
     }
+
+    /// <summary>The labels of the <c>*-labels-idx1-ubyte</c> file beside the images, or null when there is none.</summary>
+    public override SourceLabels? Labels { get; }
 
     private static int ReadFully(Stream stream, Span<byte> buffer)
     {

@@ -1,7 +1,9 @@
 namespace AmbientDiffusion.Data;
 
 /// <summary>Every JPEG, PNG and BMP file under a folder (recursively), in ordinal order of relative path.
-/// CelebA-HQ and most "folder of faces" datasets are read this way.</summary>
+/// CelebA-HQ and most "folder of faces" datasets are read this way. When every image lies under a sub-folder and there
+/// are at least two sub-folders, the folder is a labelled ImageFolder: the class is the first sub-folder's name, class
+/// ids in ordinal order of names (as torchvision's ImageFolder).</summary>
 public sealed class ImageFolderSource : ImageSource
 {
     private readonly List<string> _files;
@@ -13,7 +15,22 @@ public sealed class ImageFolderSource : ImageSource
         Root = Path.GetFullPath(root);
         _files = ListImages(Root);
         if (_files.Count == 0) throw new InvalidDataException($"{root}: no JPEG, PNG or BMP images found (searched recursively)");
+        Labels = ClassFolders(_files);
     }
+
+    /// <summary>Labels from class sub-folders, or null for a flat (or single-folder) layout.</summary>
+    private static SourceLabels? ClassFolders(List<string> files)
+    {
+        var classOf = files.Select(f => f.Split(Path.DirectorySeparatorChar, 2) is [var folder, _] ? folder : null).ToArray();
+        if (classOf.Any(c => c is null)) return null;
+        var names = classOf.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        if (names.Length < 2) return null;
+        var ids = classOf.Select(c => Array.BinarySearch(names, c, StringComparer.Ordinal)).ToArray();
+        return new SourceLabels(ids, names!);
+    }
+
+    /// <inheritdoc />
+    public override SourceLabels? Labels { get; }
 
     /// <summary>The folder.</summary>
     public string Root { get; }

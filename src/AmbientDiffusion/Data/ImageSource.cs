@@ -38,6 +38,9 @@ public abstract class ImageSource
     /// <summary>The official split an item belongs to ("train", "validation", "test"), or null when the source has none.</summary>
     public virtual string? Partition(int index) => null;
 
+    /// <summary>The class of every item, or null when the source has no labels.</summary>
+    public virtual SourceLabels? Labels => null;
+
     /// <summary>Lists image files (JPEG, PNG, BMP) under <paramref name="root"/>, recursively, sorted by relative path.</summary>
     internal static List<string> ListImages(string root) =>
         Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = FileAttributes.Hidden })

@@ -9,6 +9,8 @@ namespace AmbientDiffusion.Data;
 /// <summary>
 /// A prepared (clean) dataset file: safetensors with <c>images</c> (uint8 [N, C, R, R]), optionally
 /// <c>heldout_images</c> (a disjoint split kept for memorization baselines), and its provenance as JSON metadata.
+/// Labelled sources add int64 <c>labels</c> / <c>heldout_labels</c> and <c>class_names</c> metadata (see
+/// <see cref="DatasetLabels"/>); the format name stays /1 because readers ignore keys they do not know.
 /// Only <c>corrupt</c> and the memorization analyzer read it; training never does.
 /// </summary>
 public sealed class PreparedDataset : IDisposable
@@ -37,7 +39,22 @@ public sealed class PreparedDataset : IDisposable
                 throw new InvalidDataException($"{file.Path}: held-out images are {c}x{h}x{w}, training images {Channels}x{Height}x{Width}");
             HeldOutCount = n;
         }
+        ClassNames = DatasetLabels.ReadClassNames(file);
+        if (file.Contains(DatasetLabels.LabelsKey))
+        {
+            Labels = DatasetLabels.ReadLabels(file, DatasetLabels.LabelsKey, Count, ClassNames);
+            HeldOutLabels = HeldOutCount == 0 ? [] : DatasetLabels.ReadLabels(file, DatasetLabels.HeldOutLabelsKey, HeldOutCount, ClassNames);
+        }
     }
+
+    /// <summary>The class id of each training image, or null for an unlabelled dataset.</summary>
+    public long[]? Labels { get; }
+
+    /// <summary>The class id of each held-out image (empty when none are held out), or null for an unlabelled dataset.</summary>
+    public long[]? HeldOutLabels { get; }
+
+    /// <summary>The class names, indexed by class id, or null for an unlabelled dataset.</summary>
+    public IReadOnlyList<string>? ClassNames { get; }
 
     private static (int, int, int, int) CheckImages(string path, SafeTensorInfo info)
     {
@@ -111,8 +128,8 @@ public sealed class PreparedDataset : IDisposable
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
-    /// <summary>Writes a prepared dataset atomically.</summary>
-    public static void Write(string path, Tensor images, Tensor? heldOut, object provenance)
+    /// <summary>Writes a prepared dataset atomically; <paramref name="labels"/> (null for an unlabelled source) adds the label tensors.</summary>
+    public static void Write(string path, Tensor images, Tensor? heldOut, object provenance, DatasetLabels? labels = null)
     {
         var tensors = new List<KeyValuePair<string, Tensor>> { new(ImagesKey, images) };
         if (heldOut is not null) tensors.Add(new(HeldOutKey, heldOut));
@@ -121,6 +138,13 @@ public sealed class PreparedDataset : IDisposable
             ["format"] = FormatName,
             ["provenance"] = JsonSerializer.Serialize(provenance, ProvenanceJson.Options),
         };
+        using var scope = torch.NewDisposeScope();
+        if (labels is not null)
+        {
+            tensors.Add(new(DatasetLabels.LabelsKey, torch.tensor(labels.Train, [labels.Train.LongLength])));
+            if (heldOut is not null) tensors.Add(new(DatasetLabels.HeldOutLabelsKey, torch.tensor(labels.HeldOut, [labels.HeldOut.LongLength])));
+            metadata[DatasetLabels.ClassNamesKey] = DatasetLabels.EncodeClassNames(labels.ClassNames);
+        }
         SafeTensors.Save(path, tensors, metadata);
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using AmbientDiffusion.Classification;
 using AmbientDiffusion.Common;
 using AmbientDiffusion.Config;
 using AmbientDiffusion.Corruption;
@@ -54,6 +55,18 @@ public sealed class DataCache(string folder)
         DatasetCorruptor.Run(source, op, corruption.Seed, path, progress is null ? null : new ProgressRelay<CorruptProgress>(p => progress.Report((p.Done, p.Total))), cancel);
         using var corrupted = CorruptedDataset.Open(path);
         DatasetCorruptor.WritePreview(source, corrupted, Math.Min(16, source.Count), Path.ChangeExtension(path, ".preview.png"));
+        return path;
+    }
+
+    /// <summary>The in-product classifier of a labelled prepared dataset, trained once and cached beside it.</summary>
+    public string Classifier(string preparedPath, ClassifierTrainingOptions options, Torch.Device device, IProgress<(int Done, int Total)>? progress = null)
+    {
+        var prepared = new FileInfo(preparedPath);
+        var path = Path.Combine(Folder, $"{Path.GetFileNameWithoutExtension(preparedPath)}-classifier-{Hash(prepared.FullName, prepared.Length, prepared.LastWriteTimeUtc.Ticks, options)}.safetensors");
+        if (File.Exists(path)) return path;
+        Directory.CreateDirectory(Folder);
+        PreparedClassifier.TrainAndSave(preparedPath, path, options, device,
+            progress is null ? null : new ProgressRelay<ClassifierTrainingProgress>(p => progress.Report(((int)p.ImagesDone, (int)p.ImagesTotal))));
         return path;
     }
 

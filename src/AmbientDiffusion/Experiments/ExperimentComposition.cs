@@ -48,8 +48,10 @@ public static class ExperimentComposition
     }
 
     /// <summary>The analyzer's options for a config's memorization section, in one expression.</summary>
-    public static MemorizationOptions Memorization(ExperimentConfig config, string samplesPath, string preparedPath, string outputDirectory) => new()
+    public static MemorizationOptions Memorization(ExperimentConfig config, string samplesPath, string preparedPath, string outputDirectory,
+        IReadOnlyList<ExtractedSpace>? extracted = null) => new()
     {
+        Extracted = extracted ?? [],
         SamplesPath = samplesPath,
         TrainPath = preparedPath,
         FeaturesSamplesPath = Optional(config.Memorization.FeaturesSamples),

@@ -1,5 +1,6 @@
 using AmbientDiffusion.Common;
 using AmbientDiffusion.Config;
+using AmbientDiffusion.Evaluation.Features;
 using AmbientDiffusion.Memorization;
 using AmbientDiffusion.Sampling;
 using AmbientDiffusion.Torch;
@@ -56,7 +57,10 @@ public sealed class ExperimentRunner(string runsRoot)
         }
 
         var sampled = Sample(config, run, progress, cancel);
-        var analyzed = sampled && Analyze(config, run, inputs, progress);
+        var classifier = sampled ? EvaluationStage.Classifier(config, Cache, inputs.Prepared, Stage(progress, "classifier")) : null;
+        var spaces = EvaluationStage.Spaces(config, classifier);
+        var analyzed = sampled && Analyze(config, run, inputs, spaces, progress);
+        if (sampled) EvaluationStage.Run(config, run, inputs, spaces, progress);
         return new ExperimentResult(run, inputs, step, kimg, cancel.IsCancellationRequested, sampled, analyzed);
     }
 
@@ -85,12 +89,13 @@ public sealed class ExperimentRunner(string runsRoot)
     }
 
     /// <summary>Analyzes the run's samples against its clean training set into report/, unless a report newer than the samples is there.</summary>
-    public static bool Analyze(ExperimentConfig config, RunDirectory run, RunInputs inputs, IProgress<ExperimentProgress>? progress = null)
+    public static bool Analyze(ExperimentConfig config, RunDirectory run, RunInputs inputs, IReadOnlyList<FeatureSpec> spaces, IProgress<ExperimentProgress>? progress = null)
     {
         if (!config.Memorization.Enabled || inputs.Prepared is null || !File.Exists(run.SamplesFile)) return false;
         if (File.Exists(run.ReportFile) && File.GetLastWriteTimeUtc(run.ReportFile) >= File.GetLastWriteTimeUtc(run.SamplesFile)) return true;
         progress?.Report(new ExperimentProgress("memorization", 0, 1));
-        MemorizationAnalyzer.Run(ExperimentComposition.Memorization(config, run.SamplesFile, inputs.Prepared, run.Report));
+        using (var extracted = EvaluationStage.OpenForMemorization(spaces, MemorizationAnalyzer.ResolveDevice(config.Device.Type)))
+            MemorizationAnalyzer.Run(ExperimentComposition.Memorization(config, run.SamplesFile, inputs.Prepared, run.Report, extracted.Spaces));
         progress?.Report(new ExperimentProgress("memorization", 1, 1));
         return true;
     }

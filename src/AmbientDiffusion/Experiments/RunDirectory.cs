@@ -26,7 +26,11 @@ public sealed class RunDirectory(string path)
     public string SamplesFile => System.IO.Path.Combine(Samples, Sampling.SampleSet.TensorFile);
     public string ReportFile => System.IO.Path.Combine(Report, Memorization.MemorizationReportWriter.JsonFile);
     public string QualityFile => System.IO.Path.Combine(Report, Memorization.SampleQuality.FileName);
+    public string Evaluation(string space) => System.IO.Path.Combine(Report, EvaluationFolder, space);
 #pragma warning restore CS1591
+
+    /// <summary>Name of the folder inside report/ that holds one metrics folder per feature space.</summary>
+    public const string EvaluationFolder = "evaluation";
 
     /// <summary>Name of the checkpoint folder inside a run.</summary>
     public const string CheckpointsFolder = "checkpoints";

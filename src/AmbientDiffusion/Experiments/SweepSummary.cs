@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using AmbientDiffusion.Config;
+using AmbientDiffusion.Evaluation.Metrics;
 using AmbientDiffusion.Memorization;
 using AmbientDiffusion.Reporting;
 using AmbientDiffusion.Torch.IO;
@@ -32,6 +33,10 @@ public static class SweepSummary
         new("downsampled_ratio_below_third", "downsampled", "frac_ratio_lt_third", "d1/d2 < 1/3 (downsampled)"),
         new("cosine_above_0.95", "normalized_cosine", "frac_cos_gt_0_95", "cosine > 0.95"),
         new("fd_pixels", "quality", "fd", "pixel Frechet distance"),
+        new("eval_fd", "evaluation", "fd", "FD (evaluation space)"),
+        new("eval_kid", "evaluation", "kid", "KID (evaluation space)"),
+        new("eval_precision", "evaluation", "precision", "precision"),
+        new("eval_recall", "evaluation", "recall", "recall"),
     ];
 
     /// <summary>The analyzer's name of the held-out → train baseline set.</summary>
@@ -98,6 +103,15 @@ public static class SweepSummary
         var quality = Chart(sweep, series, ["fd_pixels"], "quality", "Frechet distance to held-out images", null);
         AtomicFile.WriteAllBytes(Path.Combine(folder, "quality.svg"), Encoding.UTF8.GetBytes(quality.ToSvg()));
         AtomicFile.WriteAllBytes(Path.Combine(folder, "quality.png"), quality.ToPng());
+        var fd = Chart(sweep, series, ["eval_fd"], "FD", "FD to held-out images (evaluation space)", null);
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "fd.svg"), Encoding.UTF8.GetBytes(fd.ToSvg()));
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "fd.png"), fd.ToPng());
+        var kid = Chart(sweep, series, ["eval_kid"], "KID", "KID to held-out images (evaluation space)", null);
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "kid.svg"), Encoding.UTF8.GetBytes(kid.ToSvg()));
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "kid.png"), kid.ToPng());
+        var coverage = Chart(sweep, series, ["eval_precision", "eval_recall"], "precision and recall", "fraction", (0, 1));
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "precision_recall.svg"), Encoding.UTF8.GetBytes(coverage.ToSvg()));
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "precision_recall.png"), coverage.ToPng());
     }
 
     private static LineChart Chart(ExperimentConfig sweep, IReadOnlyList<(SweepPoint Point, Dictionary<(string, string), double>? Values)> rows,
@@ -144,6 +158,12 @@ public static class SweepSummary
             values[("fd_pixels", MemorizationAnalyzer.SamplesSet)] = quality.FdSamples;
             if (quality.FdTrainBaseline is { } floor) values[("fd_pixels", HeldOutSet)] = floor;
         }
+        if (EvaluationOf(reportFolder) is { } evaluation)
+            foreach (var (key, _, summary) in evaluation.Metrics)
+            {
+                values[($"eval_{key}", MemorizationAnalyzer.SamplesSet)] = summary.Value;
+                values[($"eval_{key}", HeldOutSet)] = summary.Floor;
+            }
         if (!json.RootElement.TryGetProperty("spaces", out var spaces)) return values;
         foreach (var space in spaces.EnumerateArray())
         {
@@ -174,4 +194,14 @@ public static class SweepSummary
     private static string Format(double? value) => value is { } v ? v.ToString("0.####", CultureInfo.InvariantCulture) : "";
 
     private static string Csv(string cell) => cell.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + cell.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : cell;
+
+    /// <summary>The run's metrics in its evaluation space: the classifier's when evaluated, else pixels', else the first.</summary>
+    private static EvaluationResult? EvaluationOf(string reportFolder)
+    {
+        var root = Path.Combine(reportFolder, RunDirectory.EvaluationFolder);
+        if (!Directory.Exists(root)) return null;
+        var folders = Directory.GetDirectories(root).OrderBy(f => f, StringComparer.Ordinal).ToList();
+        var chosen = folders.FirstOrDefault(f => Path.GetFileName(f) == "classifier") ?? folders.FirstOrDefault(f => Path.GetFileName(f) == "pixels") ?? folders.FirstOrDefault();
+        return chosen is null ? null : MetricsReportWriter.Read(chosen);
+    }
 }

@@ -46,6 +46,14 @@ public static class MemorizationAnalyzer
 
         var notes = new List<string>();
         var external = ReadExternal(options, samples, train, heldOut, notes);
+        var rowSpaces = new List<ExternalFeatures>();
+        if (external is not null) rowSpaces.Add(external);
+        foreach (var extracted in options.Extracted)
+        {
+            progress?.Report(new MemorizationProgress($"{extracted.Name}: features", 0, 1));
+            rowSpaces.Add(new ExternalFeatures(extracted.Name, extracted.Description, null, extracted.Extract(samples.Images), null, extracted.Extract(train.Images),
+                null, heldOut is null ? null : extracted.Extract(heldOut.Images)));
+        }
 
         // baseline queries: seeded subsets of at most BaselineQueries images
         int[]? trainQueries = null, heldOutQueries = null;
@@ -67,10 +75,10 @@ public static class MemorizationAnalyzer
             notes.Add($"downsampled space left out: {downsample}x{downsample} is not smaller than the {height}x{width} images");
             downsample = 0;
         }
-        var spaces = new List<FeatureSpaceKind> { FeatureSpaceKind.Pixels, FeatureSpaceKind.FlipInvariant };
-        if (downsample > 0) spaces.Add(FeatureSpaceKind.Downsampled);
-        spaces.Add(FeatureSpaceKind.NormalizedCosine);
-        if (external is not null) spaces.Add(FeatureSpaceKind.External);
+        var spaces = new List<(FeatureSpaceKind Kind, ExternalFeatures? Rows)> { (FeatureSpaceKind.Pixels, null), (FeatureSpaceKind.FlipInvariant, null) };
+        if (downsample > 0) spaces.Add((FeatureSpaceKind.Downsampled, null));
+        spaces.Add((FeatureSpaceKind.NormalizedCosine, null));
+        spaces.AddRange(rowSpaces.Select(rows => (FeatureSpaceKind.External, (ExternalFeatures?)rows)));
 
         var setsPerSpace = 1 + (trainQueries is null ? 0 : 1) + (heldOutQueries is null ? 0 : 1);
         var total = spaces.Count * setsPerSpace;
@@ -80,10 +88,10 @@ public static class MemorizationAnalyzer
 
         var reports = new List<SpaceReport>();
         KnnResult? pixelSamples = null;
-        foreach (var kind in spaces)
+        foreach (var (kind, rows) in spaces)
         {
             using var spaceScope = torch.NewDisposeScope();
-            var context = new SpaceContext(kind, settings, device, downsample, train, trainQueries, heldOut, heldOutQueries, external);
+            var context = new SpaceContext(kind, settings, device, downsample, train, trainQueries, heldOut, heldOutQueries, rows);
             var values = new List<NeighborValues>();
             foreach (var (set, images, queries, self) in context.QuerySets(samples))
             {
@@ -179,12 +187,13 @@ public static class MemorizationAnalyzer
             if (heldOut is null) throw new ArgumentException($"{path}: held-out features were given but there is no held-out set (the training file has no heldout_images; pass --heldout)");
             (heldOutSource, heldOutFeatures) = MemorizationInputs.ReadFeatures(path, heldOut, width);
         }
-        return new ExternalFeatures(samplesSource, samplesFeatures, trainSource, trainFeatures, heldOutSource, heldOutFeatures);
+        return new ExternalFeatures("external", $"cosine similarity of external features ({width} columns, {trainSource.Path})", samplesSource, samplesFeatures, trainSource, trainFeatures, heldOutSource, heldOutFeatures);
     }
 }
 
-/// <summary>External feature rows of each set (float32 [N, D] on the CPU).</summary>
-internal sealed record ExternalFeatures(InputFile SamplesSource, Tensor Samples, InputFile TrainSource, Tensor Train, InputFile? HeldOutSource, Tensor? HeldOut);
+/// <summary>Feature rows of each set (float32 [N, D] on the CPU): read from files (sources given) or extracted from the images.</summary>
+/// Both belong to the analysis's dispose scope.
+internal sealed record ExternalFeatures(string Name, string Description, InputFile? SamplesSource, Tensor Samples, InputFile? TrainSource, Tensor Train, InputFile? HeldOutSource, Tensor? HeldOut);
 
 /// <summary>The features and searches of one feature space.</summary>
 internal sealed class SpaceContext
@@ -215,7 +224,7 @@ internal sealed class SpaceContext
             FeatureSpaceKind.FlipInvariant => ("flip_invariant", "RMS L2 distance of pixels in [0, 1], the smaller of the training image and its horizontal mirror"),
             FeatureSpaceKind.Downsampled => ($"downsampled_{downsample}", $"RMS L2 distance of pixels in [0, 1] area-averaged to {downsample}x{downsample}"),
             FeatureSpaceKind.NormalizedCosine => ("normalized_cosine", "cosine similarity of mean-centred pixels"),
-            _ => ("external", $"cosine similarity of external features ({Dimension} columns, {_external!.TrainSource.Path})"),
+            _ => (_external!.Name, _external.Description),
         };
     }
 

@@ -78,6 +78,10 @@ public sealed record MemorizationOptions
     /// <summary>External features of the held-out images (the held-out baseline of that space is skipped without them).</summary>
     public string? FeaturesHeldOutPath { get; init; }
 
+    /// <summary>Feature spaces computed from the images by a network (the in-product classifier, TorchScript
+    /// extractors), each compared by top-1 cosine like external features; built by the caller from feature specs.</summary>
+    public IReadOnlyList<ExtractedSpace> Extracted { get; init; } = [];
+
     /// <summary>The report directory (report.json, report.html, neighbors.png).</summary>
     public required string OutputDirectory { get; init; }
 

@@ -60,6 +60,10 @@ public sealed record SetMetrics
     /// <summary>Histogram of the top-1 cosine on the space's shared axis.</summary>
     public Histogram? Cos1Histogram { get; init; }
 
+    /// <summary>Fraction with top-1 cosine &gt; 0.5 (SSCD's copy threshold, Pizzi et al.; Somepalli et al.).</summary>
+    [JsonPropertyName("frac_cos_gt_0_5")]
+    public double? FracCosAbove050 { get; init; }
+
     /// <summary>Fraction with top-1 cosine &gt; 0.9.</summary>
     [JsonPropertyName("frac_cos_gt_0_90")]
     public double? FracCosAbove090 { get; init; }

@@ -131,6 +131,7 @@ public static class MemorizationStatistics
             ExactFallbacks = s.Fallbacks,
             Cos1 = Describe(s.First),
             Cos1Histogram = Bin(s.First, lo, 1, bins),
+            FracCosAbove050 = Fraction(s.First, c => c > 0.5),
             FracCosAbove090 = Fraction(s.First, c => c > 0.9),
             FracCosAbove095 = Fraction(s.First, c => c > 0.95),
             FracCosAbove099 = Fraction(s.First, c => c > 0.99),

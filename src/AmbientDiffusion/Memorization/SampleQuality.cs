@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AmbientDiffusion.Evaluation.Metrics;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.IO;
 

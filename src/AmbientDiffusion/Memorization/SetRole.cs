@@ -11,6 +11,12 @@ public enum SetRole
 
     /// <summary>Real images never trained on: the baseline of what "no closer than chance" looks like.</summary>
     HeldOut,
+
+    /// <summary>The real images a quality metric compares samples with.</summary>
+    Reference,
+
+    /// <summary>A second real set, disjoint from the reference, that a metric's floor is measured on.</summary>
+    Floor,
 }
 
 /// <summary>The names roles have in reports and messages.</summary>
@@ -22,6 +28,8 @@ public static class SetRoles
         SetRole.Samples => "samples",
         SetRole.Train => "train",
         SetRole.HeldOut => "heldout",
+        SetRole.Reference => "reference",
+        SetRole.Floor => "floor",
         _ => throw new ArgumentOutOfRangeException(nameof(role), role, null),
     };
 }

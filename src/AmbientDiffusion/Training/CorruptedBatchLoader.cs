@@ -24,7 +24,7 @@ public sealed class CorruptedBatchLoader : IDisposable
     private readonly Thread _worker;
     private Exception? _failure;
 
-    private sealed record HostBatch(float[] Observations, float[] Masks, float[] Sigmas, int[] Indices);
+    private sealed record HostBatch(float[] Observations, float[] Masks, float[] Sigmas, int[] Indices, long[]? Labels);
 
     /// <summary>Starts prefetching from batch <paramref name="startBatch"/>.</summary>
     public CorruptedBatchLoader(CorruptedDataset data, int batchSize, ulong seed, bool horizontalFlip = true, long startBatch = 0, int prefetch = 2)
@@ -117,7 +117,9 @@ public sealed class CorruptedBatchLoader : IDisposable
             sigmas[k] = _data.NoiseSigma(index);
             indices[k] = index;
         }
-        return new HostBatch(observations, masks, sigmas, indices);
+        // Labels follow the permutation; a horizontal flip keeps the class.
+        var labels = _data.Labels is { } all ? indices.Select(i => all[i]).ToArray() : null;
+        return new HostBatch(observations, masks, sigmas, indices, labels);
     }
 
     /// <summary>Mirrors every row of a CHW (or HW) buffer left to right.</summary>
@@ -145,7 +147,8 @@ public sealed class CorruptedBatchLoader : IDisposable
             torch.tensor(host.Observations, [b, c, h, w], target),
             torch.tensor(host.Masks, [b, _data.MaskChannels, h, w], target),
             torch.tensor(host.Sigmas, [b], target),
-            host.Indices);
+            host.Indices,
+            host.Labels is null ? null : torch.tensor(host.Labels, [b], target));
     }
 
     /// <summary>Stops the prefetch thread.</summary>

@@ -33,7 +33,7 @@ public static class FeatureExtractors
         return spec.Kind switch
         {
             FeatureExtractorKind.Pixels => new PixelFeatureExtractor(device),
-            FeatureExtractorKind.Classifier => throw new NotSupportedException($"classifier features: not available in this build yet ('{spec}')"),
+            FeatureExtractorKind.Classifier => ClassifierFeatureExtractor.Open(spec.File ?? throw new ArgumentException($"feature space '{spec}' needs a file"), device),
             FeatureExtractorKind.Inception => TorchScript(spec, TorchScriptPreset.Inception, device, options),
             FeatureExtractorKind.Dinov2 => TorchScript(spec, TorchScriptPreset.Dinov2(options.Dinov2ImageNetNormalization), device, options),
             FeatureExtractorKind.Sscd => TorchScript(spec, TorchScriptPreset.Sscd(options.SscdResize), device, options),

@@ -58,7 +58,7 @@ public static class KernelInceptionDistance
         if (size < 2) throw new ArgumentException($"KID needs at least 2 rows in each set, got {firstCount} and {secondCount}");
         var schedule = new KidSubset[subsets];
         for (var s = 0; s < subsets; s++)
-            schedule[s] = new KidSubset(Draw(firstCount, size, new SeededRandom(seed, (ulong)s, 0)), Draw(secondCount, size, new SeededRandom(seed, (ulong)s, 1)));
+            schedule[s] = new KidSubset(Draw(firstCount, size, RandomStreams.For(RandomStream.KidSubsets, seed, (ulong)s, 0)), Draw(secondCount, size, RandomStreams.For(RandomStream.KidSubsets, seed, (ulong)s, 1)));
         return schedule;
     }
 

@@ -47,10 +47,16 @@ public sealed record EvaluationOptions
     public void Validate()
     {
         if (SamplesPaths.Count == 0) throw new ArgumentException("evaluate: at least one sample set is needed (--samples FILE)");
-        if (K < 1) throw new ArgumentException($"k = {K}: expected at least 1");
-        if (KidSubsets < 1) throw new ArgumentException($"KID subsets {KidSubsets}: expected at least 1");
-        if (KidMaxSubsetSize < 2) throw new ArgumentException($"KID subset size {KidMaxSubsetSize}: expected at least 2");
-        Knn.Validate();
+        ValidateSettings();
+    }
+
+    /// <summary>Throws <see cref="SettingException"/> naming the first invalid metric setting (the files aside).</summary>
+    public void ValidateSettings()
+    {
+        SettingException.Check(K >= 1, "k", K, "at least 1 neighbour");
+        SettingException.Check(KidSubsets >= 1, "kid_subsets", KidSubsets, "at least 1 subset");
+        SettingException.Check(KidMaxSubsetSize >= 2, "kid_subset_size", KidMaxSubsetSize, "at least 2 rows");
+        SettingException.Nested("knn", Knn.Validate);
     }
 }
 
@@ -72,9 +78,9 @@ public static class QualityEvaluator
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var reference = ReadReference(options);
-        var samples = options.SamplesPaths.Select(path => MemorizationInputs.ReadImages(path, "samples")).ToList();
+        var samples = options.SamplesPaths.Select(path => MemorizationInputs.ReadImages(path, SetRole.Samples)).ToList();
         foreach (var set in samples) MemorizationInputs.CheckCompatible(set, reference);
-        var floorSource = options.FloorReferencePath is { } floorPath ? MemorizationInputs.ReadImages(floorPath, "floor") : null;
+        var floorSource = options.FloorReferencePath is { } floorPath ? MemorizationInputs.ReadImages(floorPath, SetRole.Floor) : null;
         if (floorSource is not null) MemorizationInputs.CheckCompatible(floorSource, reference);
 
         using var extractor = FeatureExtractors.Create(options.Features, device);
@@ -122,7 +128,7 @@ public static class QualityEvaluator
     public static (int[] Reference, int[] Floor) SplitHalves(int count, int sampleCount, ulong seed)
     {
         var half = count / 2;
-        var permutation = new SeededRandom(seed, SplitStream).Permutation(count);
+        var permutation = RandomStreams.For(RandomStream.EvaluationSplit, seed).Permutation(count);
         var reference = permutation[half..(2 * half)];
         var floor = permutation[..Math.Min(half, sampleCount)];
         Array.Sort(reference);
@@ -130,7 +136,6 @@ public static class QualityEvaluator
         return (reference, floor);
     }
 
-    private const ulong SplitStream = 0x5350_4C49_54; // "SPLIT": the split's own stream, apart from the KID subsets'
 
     private static (Tensor, Tensor, FloorInfo) SplitFloor(Tensor features, int sampleCount, ulong seed)
     {
@@ -142,7 +147,7 @@ public static class QualityEvaluator
     private static (Tensor, Tensor, FloorInfo) SecondSetFloor(Tensor floorFeatures, ImageSet floorSet, Tensor referenceFeatures, int sampleCount, ulong seed)
     {
         var count = (int)floorFeatures.size(0);
-        var rows = new SeededRandom(seed, SplitStream).Permutation(count)[..Math.Min(count, sampleCount)];
+        var rows = RandomStreams.For(RandomStream.EvaluationSplit, seed).Permutation(count)[..Math.Min(count, sampleCount)];
         Array.Sort(rows);
         var description = $"a second real set ({floorSet.Source.Path}): {rows.Length} of its {count} images (seeded subset, seed {seed}) against the whole reference set, as the samples are";
         return (referenceFeatures, Rows(floorFeatures, rows), new FloorInfo("second_set", floorSet.Source, rows.Length, description));
@@ -152,7 +157,7 @@ public static class QualityEvaluator
 
     private static ImageSet ReadReference(EvaluationOptions options)
     {
-        if (!options.ReferenceHeldOut) return MemorizationInputs.ReadImages(options.ReferencePath, "reference");
+        if (!options.ReferenceHeldOut) return MemorizationInputs.ReadImages(options.ReferencePath, SetRole.Reference);
         var (_, heldOut) = MemorizationInputs.ReadTraining(options.ReferencePath);
         return heldOut ?? throw new InvalidDataException($"{options.ReferencePath}: no held-out images (tensor 'heldout_images'); prepare the dataset with --heldout N, or leave out --reference-heldout");
     }

@@ -1,6 +1,6 @@
 using AmbientDiffusion.Torch;
 
-namespace AmbientDiffusion.Evaluation.Metrics;
+namespace AmbientDiffusion.Memorization;
 
 /// <summary>
 /// The Fréchet distance between Gaussians fitted to two sets of feature rows (the quantity FID computes on Inception
