@@ -88,6 +88,7 @@ public static class MemorizationAnalyzer
 
         var reports = new List<SpaceReport>();
         KnnResult? pixelSamples = null;
+        var perSample = new PerSampleScores();
         foreach (var (kind, rows) in spaces)
         {
             using var spaceScope = torch.NewDisposeScope();
@@ -99,6 +100,7 @@ public static class MemorizationAnalyzer
                 var knn = context.Search(images, queries, self);
                 values.Add(context.Values(set, knn));
                 if (kind == FeatureSpaceKind.Pixels && set == SamplesSet) pixelSamples = knn;
+                if (set == SamplesSet) perSample.Add(context.Name, FeatureSpaces.MetricOf(kind), context.Dimension, knn);
                 Step($"{context.Name}: {set}");
             }
             var metrics = FeatureSpaces.MetricOf(kind) == FeatureMetricKind.Distance
@@ -137,6 +139,8 @@ public static class MemorizationAnalyzer
         progress?.Report(new MemorizationProgress("writing report", done, total));
         // quality.json before report.json: a report.json marks the analysis finished.
         SampleQuality.Measure(samples, train, heldOut, settings.Downsample > 0 ? settings.Downsample : DefaultQualityDownsample).Write(options.OutputDirectory);
+        Directory.CreateDirectory(options.OutputDirectory);
+        perSample.Write(options.OutputDirectory);
         MemorizationReportWriter.Write(report, samples, train, options.OutputDirectory);
         return report;
     }

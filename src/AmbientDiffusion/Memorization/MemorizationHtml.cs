@@ -29,6 +29,7 @@ internal static class MemorizationHtml
         html.Append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
         html.Append("<title>Memorization report</title>\n<style>\n").Append(Style).Append("</style>\n</head>\n<body>\n");
         html.Append("<h1>Memorization report</h1>\n");
+        html.Append($"<p class=\"verdict\" id=\"verdict\"><strong>{E(MemorizationVerdict.Describe(report))}</strong></p>\n");
         html.Append($"<p>{E(report.Version)}; nearest neighbours searched exactly on <code>{E(report.Device)}</code>. Distances are RMS L2 distances of pixels in [0, 1] (divided by the square root of the feature length); cosine spaces report the similarity to the most similar training image. Baselines: <code>train_train</code> (training images against the rest of the training set) and <code>heldout_train</code> (held-out images against the training set).</p>\n");
 
         html.Append("<h2>Inputs</h2>\n<table>\n<tr><th class=\"l\">role</th><th class=\"l\">file</th><th class=\"l\">tensor</th><th>shape</th><th class=\"l\">SHA-256</th></tr>\n");
