@@ -1,3 +1,4 @@
+using AmbientDiffusion.Memorization;
 // Time of the sample-quality metrics on random features: FD (float64 moments and eigh square roots), KID (100 subsets
 // of 1000, float64) and precision/recall/density/coverage (exact k-NN radii, all-pairs float64 membership), for
 // N samples against M reference rows of D features, as `ambient evaluate` runs them once per pair.

@@ -59,7 +59,7 @@ public class ExperimentTests
         {extra}
         """;
 
-    private static string WriteConfig(TempDir dir, string yaml, string name = "tiny.yaml")
+    internal static string WriteConfig(TempDir dir, string yaml, string name = "tiny.yaml")
     {
         var path = dir.File(name);
         File.WriteAllText(path, yaml);

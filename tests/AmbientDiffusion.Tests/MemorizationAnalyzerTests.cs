@@ -46,11 +46,11 @@ internal static class MemorizationFixtures
     public static Tensor Stack(IReadOnlyList<byte[]> images, int channels = Channels, int size = Size) =>
         torch.tensor(images.SelectMany(i => i).ToArray(), [images.Count, channels, size, size]);
 
-    public static string WriteTrain(TempDir dir, IReadOnlyList<byte[]> train, IReadOnlyList<byte[]>? heldOut, string name = "train.safetensors")
+    public static string WriteTrain(TempDir dir, IReadOnlyList<byte[]> train, IReadOnlyList<byte[]>? heldOut, string name = "train.safetensors", int channels = Channels, int size = Size)
     {
         using var scope = torch.NewDisposeScope();
         var path = dir.File(name);
-        AmbientDiffusion.Data.PreparedDataset.Write(path, Stack(train), heldOut is null ? null : Stack(heldOut), new { Source = "memorization test" });
+        AmbientDiffusion.Data.PreparedDataset.Write(path, Stack(train, channels, size), heldOut is null ? null : Stack(heldOut, channels, size), new { Source = "memorization test" });
         return path;
     }
 

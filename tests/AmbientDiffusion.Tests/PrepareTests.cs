@@ -201,9 +201,9 @@ public class PrepareTests
     [Fact]
     public void Options_outside_their_ranges_name_the_option()
     {
-        Assert.Contains("channels = 2", Assert.Throws<ArgumentException>(() => new PrepareOptions(8, 2).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("channels = 2", Assert.ThrowsAny<ArgumentException>(() => new PrepareOptions(8, 2).Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("resolution = 0", Assert.ThrowsAny<ArgumentException>(() => new PrepareOptions(0).Validate()).Message, StringComparison.Ordinal);
-        Assert.Contains("heldout = -1", Assert.Throws<ArgumentException>(() => new PrepareOptions(8, HeldOut: -1).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("heldout = -1", Assert.ThrowsAny<ArgumentException>(() => new PrepareOptions(8, HeldOut: -1).Validate()).Message, StringComparison.Ordinal);
     }
 
     private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>

@@ -1,3 +1,4 @@
+using AmbientDiffusion.Memorization;
 using AmbientDiffusion.Common;
 using AmbientDiffusion.Torch;
 

@@ -1,6 +1,6 @@
 using AmbientDiffusion.Torch;
 
-namespace AmbientDiffusion.Evaluation.Metrics;
+namespace AmbientDiffusion.Memorization;
 
 /// <summary>The one check every metric makes of its two feature sets, with errors that name the metric and the shapes.</summary>
 internal static class MetricInputs
