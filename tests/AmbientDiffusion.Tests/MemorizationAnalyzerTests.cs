@@ -201,7 +201,11 @@ public class MemorizationAnalyzerTests(ITestOutputHelper output)
         Assert.Equal(json.RootElement.GetProperty("spaces").GetArrayLength(), html.Descendants(svg + "svg").Count());
         Assert.Contains(json.RootElement.GetProperty("spaces").EnumerateArray(), s => s.GetProperty("name").GetString() == "external");
         XNamespace xhtml = "http://www.w3.org/1999/xhtml";
-        Assert.Equal(4 * 4, html.Descendants(xhtml + "img").Count(i => i.Attribute("src")!.Value.StartsWith("data:image/png;base64,", StringComparison.Ordinal)));
+        bool IsPng(XElement i) => i.Attribute("src")!.Value.StartsWith("data:image/png;base64,", StringComparison.Ordinal);
+        var worstTable = html.Descendants(xhtml + "table").Single(t => t.Attribute("class")?.Value == "worst");
+        Assert.Equal(4 * 4, worstTable.Descendants(xhtml + "img").Count(IsPng));
+        var sampleGrid = html.Descendants(xhtml + "div").Single(d => d.Attribute("class")?.Value == "grid");
+        Assert.Equal(Math.Min(MemorizationHtml.SampleGridCount, json.RootElement.GetProperty("inputs").GetProperty("samples").GetProperty("shape")[0].GetInt32()), sampleGrid.Descendants(xhtml + "img").Count(IsPng));
         using (var scope = torch.NewDisposeScope())
         {
             var grid = ImageCodec.DecodeFile(Path.Combine(output, "neighbors.png"));

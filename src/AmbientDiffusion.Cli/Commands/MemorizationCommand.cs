@@ -1,6 +1,7 @@
 using System.CommandLine;
 using AmbientDiffusion.Common;
 using AmbientDiffusion.Config;
+using AmbientDiffusion.Evaluation.Features;
 using AmbientDiffusion.Experiments;
 using AmbientDiffusion.Memorization;
 using Spectre.Console;
@@ -27,6 +28,7 @@ internal static class MemorizationCommand
         var queryChunk = new Option<int>("--query-chunk") { Description = "Queries per k-NN block (memory: query chunk x reference chunk floats).", DefaultValueFactory = _ => defaults.Knn.QueryChunk };
         var referenceChunk = new Option<int>("--reference-chunk") { Description = "Training images per k-NN block.", DefaultValueFactory = _ => defaults.Knn.ReferenceChunk };
         var worst = new Option<int>("--worst") { Description = "Most memorized samples shown in report.html and neighbors.png.", DefaultValueFactory = _ => defaults.WorstCount };
+        var features = new Option<string[]>("--features") { Description = "Feature spaces computed from the images and compared by top-1 cosine (repeatable): classifier:FILE, inception:FILE, dinov2:FILE, sscd:FILE, torchscript:FILE. Default: a run config's evaluation.features, and its evaluation.classifier when that names a file.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--out", "-o") { Description = "Report directory (report.json, report.html, neighbors.png, quality.json); default <run>/report." };
         var command = new Command("memorization", """
             Measure memorization: find the exact nearest training images of generated samples in several feature
@@ -42,7 +44,8 @@ internal static class MemorizationCommand
               ambient memorization --samples runs/ambient-p0.8/samples/samples.safetensors --train data/celeba-300.safetensors -o runs/ambient-p0.8/report
               ambient memorization --samples samples.safetensors --train data/fmnist-2k.safetensors --heldout data/fmnist-test.safetensors --device cpu -o report
               ambient memorization --samples s.safetensors --train t.safetensors --features-samples s-dino.safetensors --features-train t-dino.safetensors -o report
-            """) { run, samples, train, heldOut, featuresSamples, featuresTrain, featuresHeldOut, downsample, device, baseline, seed, queryChunk, referenceChunk, worst, output };
+              ambient memorization --samples s.safetensors --train t.safetensors --features classifier:clf.safetensors --features sscd:sscd_disc_mixup.torchscript.pt -o report
+            """) { run, samples, train, heldOut, featuresSamples, featuresTrain, featuresHeldOut, features, downsample, device, baseline, seed, queryChunk, referenceChunk, worst, output };
         command.SetAction(result =>
         {
             // A run directory supplies its files and settings; options the user typed override them, explicit files replace them.
@@ -75,6 +78,11 @@ internal static class MemorizationCommand
                 },
             };
             options.Settings.Validate();
+            var typed = (result.GetValue(features) ?? []).Select(FeatureSpec.Parse).ToList();
+            var spaces = typed.Count > 0 || config is null ? typed
+                : EvaluationStage.Spaces(config, File.Exists(config.Evaluation.Classifier) ? config.Evaluation.Classifier : null).ToList();
+            using var extracted = EvaluationStage.OpenForMemorization(spaces, MemorizationAnalyzer.ResolveDevice(options.Settings.Device));
+            options = options with { Extracted = extracted.Spaces };
             var report = ConsoleProgress.Run("memorization", update =>
                 MemorizationAnalyzer.Run(options, new ProgressRelay<MemorizationProgress>(p => update(p.Done, p.Total))));
             var pixels = report.Space("pixels")!.Set(MemorizationAnalyzer.SamplesSet)!;

@@ -39,6 +39,10 @@ public static class EvaluationStage
         return cache.Classifier(preparedPath, new ClassifierTrainingOptions(Seed: config.Seed), Device.Parse(config.Device.Type), progress);
     }
 
+    /// <summary>The evaluation tables of the run's spaces that have metrics, as sections for report.html.</summary>
+    public static IReadOnlyList<string> HtmlSections(RunDirectory run, IReadOnlyList<FeatureSpec> spaces) =>
+        spaces.Select(s => MetricsReportWriter.Read(run.Evaluation(s.Name))).OfType<EvaluationResult>().Select(MetricsHtml.Fragment).ToList();
+
     /// <summary>Opens the non-pixel spaces as memorization spaces; dispose the result after the analysis.</summary>
     public static ExtractedSpaces OpenForMemorization(IReadOnlyList<FeatureSpec> spaces, Device device) =>
         new(spaces.Where(s => s.Kind != FeatureExtractorKind.Pixels).Select(s => FeatureExtractors.Create(s, device)).ToList());

@@ -59,8 +59,9 @@ public sealed class ExperimentRunner(string runsRoot)
         var sampled = Sample(config, run, progress, cancel);
         var classifier = sampled ? EvaluationStage.Classifier(config, Cache, inputs.Prepared, Stage(progress, "classifier")) : null;
         var spaces = EvaluationStage.Spaces(config, classifier);
-        var analyzed = sampled && Analyze(config, run, inputs, spaces, progress);
+        // Quality first, so that the memorization report can show it beside its verdict.
         if (sampled) EvaluationStage.Run(config, run, inputs, spaces, progress);
+        var analyzed = sampled && Analyze(config, run, inputs, spaces, progress);
         return new ExperimentResult(run, inputs, step, kimg, cancel.IsCancellationRequested, sampled, analyzed);
     }
 
@@ -95,7 +96,8 @@ public sealed class ExperimentRunner(string runsRoot)
         if (File.Exists(run.ReportFile) && File.GetLastWriteTimeUtc(run.ReportFile) >= File.GetLastWriteTimeUtc(run.SamplesFile)) return true;
         progress?.Report(new ExperimentProgress("memorization", 0, 1));
         using (var extracted = EvaluationStage.OpenForMemorization(spaces, MemorizationAnalyzer.ResolveDevice(config.Device.Type)))
-            MemorizationAnalyzer.Run(ExperimentComposition.Memorization(config, run.SamplesFile, inputs.Prepared, run.Report, extracted.Spaces));
+            MemorizationAnalyzer.Run(ExperimentComposition.Memorization(config, run.SamplesFile, inputs.Prepared, run.Report, extracted.Spaces)
+                with { HtmlSections = EvaluationStage.HtmlSections(run, spaces) });
         progress?.Report(new ExperimentProgress("memorization", 1, 1));
         return true;
     }

@@ -141,7 +141,7 @@ public static class MemorizationAnalyzer
         SampleQuality.Measure(samples, train, heldOut, settings.Downsample > 0 ? settings.Downsample : DefaultQualityDownsample).Write(options.OutputDirectory);
         Directory.CreateDirectory(options.OutputDirectory);
         perSample.Write(options.OutputDirectory);
-        MemorizationReportWriter.Write(report, samples, train, options.OutputDirectory);
+        MemorizationReportWriter.Write(report, samples, train, options.OutputDirectory, options.HtmlSections);
         return report;
     }
 

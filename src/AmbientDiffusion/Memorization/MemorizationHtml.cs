@@ -21,9 +21,15 @@ internal static class MemorizationHtml
         code{font-size:12px}
         img{image-rendering:pixelated;width:96px;height:auto;display:block}
         .worst td{text-align:center;vertical-align:top}
+        .grid{display:flex;flex-wrap:wrap;gap:4px;max-width:1100px}
+        .grid img{width:64px}
+        .verdict{font-size:17px;background:#f5f8ff;border-left:4px solid #4a6fd8;padding:8px 12px}
         """;
 
-    public static string Render(MemorizationReport report, string json, Thumbnails thumbnails)
+    /// <summary>Samples shown in the report's sample grid.</summary>
+    public const int SampleGridCount = 32;
+
+    public static string Render(MemorizationReport report, string json, Thumbnails thumbnails, IReadOnlyList<string> sections)
     {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
@@ -31,6 +37,31 @@ internal static class MemorizationHtml
         html.Append("<h1>Memorization report</h1>\n");
         html.Append($"<p class=\"verdict\" id=\"verdict\"><strong>{E(MemorizationVerdict.Describe(report))}</strong></p>\n");
         html.Append($"<p>{E(report.Version)}; nearest neighbours searched exactly on <code>{E(report.Device)}</code>. Distances are RMS L2 distances of pixels in [0, 1] (divided by the square root of the feature length); cosine spaces report the similarity to the most similar training image. Baselines: <code>train_train</code> (training images against the rest of the training set) and <code>heldout_train</code> (held-out images against the training set).</p>\n");
+
+        var shown = Math.Min(SampleGridCount, thumbnails.Samples.Count);
+        html.Append($"<h2>Samples</h2>\n<p>The first {shown} of {thumbnails.Samples.Count} samples.</p>\n<div class=\"grid\">");
+        for (var i = 0; i < shown; i++) html.Append($"<img src=\"{thumbnails.DataUri(thumbnails.Samples, i)}\" alt=\"sample {i}\"/>");
+        html.Append("</div>\n");
+
+        html.Append("<h2>Closest pairs: the most memorized samples</h2>\n");
+        html.Append($"<p>The {report.Worst.Count} samples with the smallest pixel d1, each beside its {MemorizationAnalyzer.ShownNeighbors} nearest training images (pixel space). The same rows are in <code>{MemorizationReportWriter.NeighborsFile}</code>.</p>\n");
+        html.Append("<table class=\"worst\">\n<tr><th>sample</th>");
+        for (var j = 1; j <= MemorizationAnalyzer.ShownNeighbors; j++) html.Append($"<th>neighbour {j}</th>");
+        html.Append("</tr>\n");
+        for (var w = 0; w < report.Worst.Count; w++)
+        {
+            var worst = report.Worst[w];
+            html.Append($"<tr><td><img src=\"{thumbnails.DataUri(thumbnails.Samples, worst.Index)}\" alt=\"sample {worst.Index}\"/>#{worst.Index}<br/>d1 {Cell($"/worst/{w}/d1", worst.D1, "span")}<br/>d1/d2 {Cell($"/worst/{w}/ratio", worst.Ratio, "span")}</td>");
+            for (var j = 0; j < worst.Neighbors.Count; j++)
+            {
+                var n = worst.Neighbors[j];
+                html.Append($"<td><img src=\"{thumbnails.DataUri(thumbnails.Train, n.Index)}\" alt=\"training image {n.Index}\"/>train #{n.Index}<br/>{Cell($"/worst/{w}/neighbors/{j}/distance", n.Distance, "span")}</td>");
+            }
+            html.Append("</tr>\n");
+        }
+        html.Append("</table>\n");
+
+        foreach (var section in sections) html.Append(section).Append('\n');
 
         html.Append("<h2>Inputs</h2>\n<table>\n<tr><th class=\"l\">role</th><th class=\"l\">file</th><th class=\"l\">tensor</th><th>shape</th><th class=\"l\">SHA-256</th></tr>\n");
         foreach (var (role, file) in new[] { (SetRole.Samples.Name(), report.Inputs.Samples), (SetRole.Train.Name(), report.Inputs.Train), (SetRole.HeldOut.Name(), report.Inputs.HeldOut),
@@ -49,24 +80,6 @@ internal static class MemorizationHtml
 
         html.Append("<h2>Metrics</h2>\n");
         for (var s = 0; s < report.Spaces.Count; s++) AppendSpace(html, report.Spaces[s], s);
-
-        html.Append("<h2>Most memorized samples</h2>\n");
-        html.Append($"<p>The {report.Worst.Count} samples with the smallest pixel d1, each beside its {MemorizationAnalyzer.ShownNeighbors} nearest training images (pixel space). The same rows are in <code>{MemorizationReportWriter.NeighborsFile}</code>.</p>\n");
-        html.Append("<table class=\"worst\">\n<tr><th>sample</th>");
-        for (var j = 1; j <= MemorizationAnalyzer.ShownNeighbors; j++) html.Append($"<th>neighbour {j}</th>");
-        html.Append("</tr>\n");
-        for (var w = 0; w < report.Worst.Count; w++)
-        {
-            var worst = report.Worst[w];
-            html.Append($"<tr><td><img src=\"{thumbnails.DataUri(thumbnails.Samples, worst.Index)}\" alt=\"sample {worst.Index}\"/>#{worst.Index}<br/>d1 {Cell($"/worst/{w}/d1", worst.D1, "span")}<br/>d1/d2 {Cell($"/worst/{w}/ratio", worst.Ratio, "span")}</td>");
-            for (var j = 0; j < worst.Neighbors.Count; j++)
-            {
-                var n = worst.Neighbors[j];
-                html.Append($"<td><img src=\"{thumbnails.DataUri(thumbnails.Train, n.Index)}\" alt=\"training image {n.Index}\"/>train #{n.Index}<br/>{Cell($"/worst/{w}/neighbors/{j}/distance", n.Distance, "span")}</td>");
-            }
-            html.Append("</tr>\n");
-        }
-        html.Append("</table>\n");
 
         html.Append("<h2>report.json</h2>\n<details><summary>the full JSON report</summary>\n<pre>").Append(E(json)).Append("</pre>\n</details>\n");
         html.Append("</body>\n</html>\n");

@@ -82,6 +82,10 @@ public sealed record MemorizationOptions
     /// extractors), each compared by top-1 cosine like external features; built by the caller from feature specs.</summary>
     public IReadOnlyList<ExtractedSpace> Extracted { get; init; } = [];
 
+    /// <summary>Further self-contained XHTML sections shown in report.html after the closest pairs (the pipeline passes
+    /// the sample-quality metrics of each feature space).</summary>
+    public IReadOnlyList<string> HtmlSections { get; init; } = [];
+
     /// <summary>The report directory (report.json, report.html, neighbors.png).</summary>
     public required string OutputDirectory { get; init; }
 

@@ -34,12 +34,12 @@ public static class MemorizationReportWriter
     };
 
     /// <summary>Writes the three files into <paramref name="directory"/> (created if needed).</summary>
-    public static void Write(MemorizationReport report, ImageSet samples, ImageSet train, string directory)
+    public static void Write(MemorizationReport report, ImageSet samples, ImageSet train, string directory, IReadOnlyList<string>? sections = null)
     {
         Directory.CreateDirectory(directory);
         var json = JsonSerializer.Serialize(report, JsonOptions) + "\n";
         var thumbnails = new Thumbnails(samples, train);
-        var html = MemorizationHtml.Render(report, json, thumbnails);
+        var html = MemorizationHtml.Render(report, json, thumbnails, sections ?? []);
         AtomicFile.WriteAllBytes(Path.Combine(directory, JsonFile), Encoding.UTF8.GetBytes(json));
         AtomicFile.WriteAllBytes(Path.Combine(directory, HtmlFile), Encoding.UTF8.GetBytes(html));
         if (report.Worst.Count > 0) AtomicFile.WriteAllBytes(Path.Combine(directory, NeighborsFile), NeighborGrid(report, thumbnails));
