@@ -24,7 +24,7 @@ extern "C" {
 #define AD_API __attribute__((visibility("default")))
 
 /* Bumped whenever an export changes signature or meaning; the binding refuses a shim of another version. */
-#define AD_ABI_VERSION 1
+#define AD_ABI_VERSION 2
 
 typedef struct ad_tensor_s* ad_tensor;
 typedef struct ad_generator_s* ad_generator;
@@ -190,6 +190,22 @@ AD_API ad_tensor ad_image_decode(const uint8_t* bytes, int64_t length, int32_t c
 AD_API ad_tensor ad_image_encode_png(ad_tensor image);
 /* Encodes a uint8 [H, W, C] tensor (C 1 or 3) as baseline JPEG at quality 1..100. */
 AD_API ad_tensor ad_image_encode_jpeg(ad_tensor image, int32_t quality);
+
+/* ---- distributed (c10d) ----------------------------------------------------------------------------- */
+/* A process group: a TCPStore rendezvous at master_addr:master_port (rank 0 serves it) and a collective backend
+   (0 gloo: CPU tensors; 1 nccl: CUDA tensors, only where libtorch has NCCL). Every step, the rendezvous included,
+   fails after timeout_ms instead of hanging; failures read "<op> on rank R of W failed after S s: <cause>". */
+typedef struct ad_process_group_s* ad_process_group;
+/* 1 when this build has the backend, 0 when not. */
+AD_API int32_t ad_dist_has_backend(int32_t backend);
+AD_API ad_process_group ad_dist_init(const char* master_addr, int32_t master_port, int32_t rank, int32_t world_size,
+                                     int32_t backend, int64_t timeout_ms);
+AD_API void ad_dist_free(ad_process_group pg);
+/* In-place sum over ranks of a contiguous tensor; average != 0 divides the sum by the world size. */
+AD_API int32_t ad_dist_all_reduce(ad_process_group pg, ad_tensor tensor, int32_t average);
+/* In-place copy of root's contiguous tensor to every rank. */
+AD_API int32_t ad_dist_broadcast(ad_process_group pg, ad_tensor tensor, int32_t root);
+AD_API int32_t ad_dist_barrier(ad_process_group pg);
 
 #ifdef __cplusplus
 }
