@@ -15,5 +15,6 @@ internal static class AmbientCli
         MemorizationCommand.Create(),
         SweepCommand.Create(),
         InfoCommand.Create(),
+        LaunchCommand.Create(),
     };
 }

@@ -205,7 +205,9 @@ AD_API void ad_dist_free(ad_process_group pg);
 AD_API int32_t ad_dist_all_reduce(ad_process_group pg, ad_tensor tensor, int32_t average);
 /* In-place copy of root's contiguous tensor to every rank. */
 AD_API int32_t ad_dist_broadcast(ad_process_group pg, ad_tensor tensor, int32_t root);
-AD_API int32_t ad_dist_barrier(ad_process_group pg);
+/* Returns once every rank has called it; timeout_ms <= 0 uses the group's timeout (a longer one lets ranks wait
+   for rank 0 to prepare data; a peer that dies still fails it at once). */
+AD_API int32_t ad_dist_barrier(ad_process_group pg, int64_t timeout_ms);
 
 #ifdef __cplusplus
 }

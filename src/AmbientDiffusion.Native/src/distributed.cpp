@@ -28,7 +28,7 @@ struct Collectives {
     virtual ~Collectives() = default;
     virtual c10::intrusive_ptr<c10d::Work> allreduce(std::vector<at::Tensor>& tensors) = 0;
     virtual c10::intrusive_ptr<c10d::Work> broadcast(std::vector<at::Tensor>& tensors, int64_t root) = 0;
-    virtual c10::intrusive_ptr<c10d::Work> barrier() = 0;
+    virtual c10::intrusive_ptr<c10d::Work> barrier(std::chrono::milliseconds timeout) = 0;
 };
 
 template <typename Group>
@@ -44,7 +44,11 @@ struct GroupCollectives final : Collectives {
         options.rootRank = root;
         return group->broadcast(tensors, options);
     }
-    c10::intrusive_ptr<c10d::Work> barrier() override { return group->barrier(c10d::BarrierOptions()); }
+    c10::intrusive_ptr<c10d::Work> barrier(std::chrono::milliseconds timeout) override {
+        c10d::BarrierOptions options;
+        options.timeout = timeout;
+        return group->barrier(options);
+    }
     c10::intrusive_ptr<Group> group;
 };
 
@@ -195,9 +199,10 @@ AD_API int32_t ad_dist_broadcast(ad_process_group pg, ad_tensor tensor, int32_t 
              return 0;)
 }
 
-AD_API int32_t ad_dist_barrier(ad_process_group pg) {
+AD_API int32_t ad_dist_barrier(ad_process_group pg, int64_t timeout_ms) {
     AD_GUARD(-1, auto& group = get_group(pg);
-             named("barrier", group.rank, group.world_size, [&] { wait(group.collectives->barrier(), group.timeout); });
+             const auto timeout = timeout_ms > 0 ? std::chrono::milliseconds(timeout_ms) : group.timeout;
+             named("barrier", group.rank, group.world_size, [&] { wait(group.collectives->barrier(timeout), timeout); });
              return 0;)
 }
 

@@ -154,5 +154,5 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial void ad_dist_free(IntPtr group);
     [LibraryImport(Library)] internal static partial int ad_dist_all_reduce(IntPtr group, IntPtr tensor, int average);
     [LibraryImport(Library)] internal static partial int ad_dist_broadcast(IntPtr group, IntPtr tensor, int root);
-    [LibraryImport(Library)] internal static partial int ad_dist_barrier(IntPtr group);
+    [LibraryImport(Library)] internal static partial int ad_dist_barrier(IntPtr group, long timeoutMs);
 }

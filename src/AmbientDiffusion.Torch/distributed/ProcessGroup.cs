@@ -90,8 +90,10 @@ public static partial class torch
             public void broadcast(Tensor tensor, int src = 0) =>
                 NativeMethods.Check(NativeMethods.ad_dist_broadcast(Handle, tensor.Handle, src), "broadcast");
 
-            /// <summary>Returns once every rank has called it.</summary>
-            public void barrier() => NativeMethods.Check(NativeMethods.ad_dist_barrier(Handle), "barrier");
+            /// <summary>Returns once every rank has called it, failing after <paramref name="timeout"/> (default: the
+            /// group's). A longer timeout lets ranks wait while rank 0 prepares data; a peer that dies still fails it at once.</summary>
+            public void barrier(TimeSpan? timeout = null) =>
+                NativeMethods.Check(NativeMethods.ad_dist_barrier(Handle, timeout is { } t ? (long)Math.Ceiling(t.TotalMilliseconds) : 0), "barrier");
 
             /// <inheritdoc />
             public override string ToString() =>

@@ -34,14 +34,18 @@ public sealed class Trainer : IDisposable
     private readonly torch.optim.ExponentialMovingAverage? _ema;
     private readonly Generator _trainRandom;
     private readonly Generator _dropoutRandom;
-    private readonly MetricsLog _metrics;
+    private readonly MetricsLog? _metrics;
+    private readonly DataParallel _parallel;
     private int _nonFiniteInARow;
+    private CancellationToken _cancel;
+    private bool _stopAgreed;
 
-    private Trainer(ExperimentConfig config, string runDirectory, string dataPath, string? resumeFrom)
+    private Trainer(ExperimentConfig config, string runDirectory, string dataPath, string? resumeFrom, DataParallel? parallel)
     {
         _config = config;
+        _parallel = parallel ?? DataParallel.Single;
         RunDirectory = runDirectory;
-        Device = Torch.Device.Parse(config.Device.Type);
+        Device = _parallel.Place(Torch.Device.Parse(config.Device.Type));
         if (config.Device.Threads > 0) torch.set_num_threads(config.Device.Threads);
         if (Device.Type == DeviceType.CUDA) torch.cuda.allow_tf32(config.Device.Tf32);
         Directory.CreateDirectory(CheckpointDirectory);
@@ -50,8 +54,8 @@ public sealed class Trainer : IDisposable
         {
             _loss = LossFactory.Create(config.Loss, _data, config.Seed);
             _reduction = LossFactory.Reduction(config.Loss);
-            _trainRandom = new Generator(config.Seed);
-            _dropoutRandom = new Generator(config.Seed ^ 0xD709_0D70UL);
+            _trainRandom = new Generator(_parallel.StreamSeed(config.Seed));
+            _dropoutRandom = new Generator(_parallel.StreamSeed(config.Seed ^ 0xD709_0D70UL));
             using (var init = new Generator(config.Seed ^ 0x1417UL))
             {
                 var network = ModelFactory.Create(config.Model, _data.Channels, _loss.NetworkMaskChannels(_data.MaskChannels), _data.Height, init, _dropoutRandom);
@@ -63,8 +67,11 @@ public sealed class Trainer : IDisposable
             _ema = config.Training.EmaHalflifeKimg > 0 ? new torch.optim.ExponentialMovingAverage(_flat) : null;
             long startBatch = 0;
             if (resumeFrom is not null) startBatch = LoadState(resumeFrom);
-            _loader = new CorruptedBatchLoader(_data, config.Training.BatchSize, config.Seed, config.Data.Flip, startBatch);
-            _metrics = new MetricsLog(Path.Combine(runDirectory, "metrics.jsonl"));
+            _parallel.BroadcastFromPrimary(_flat.data);
+            if (_ema is not null) _parallel.BroadcastFromPrimary(_ema.shadow);
+            var (localBatch, shard) = _parallel.ShardBatch(config.Training.BatchSize);
+            _loader = new CorruptedBatchLoader(_data, localBatch, config.Seed, config.Data.Flip, startBatch, shardIndex: shard, shardCount: _parallel.WorldSize);
+            _metrics = _parallel.IsPrimary ? new MetricsLog(Path.Combine(runDirectory, "metrics.jsonl")) : null;
         }
         catch
         {
@@ -75,21 +82,22 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Starts a new run in <paramref name="runDirectory"/> on the corrupted dataset <paramref name="dataPath"/>
     /// (default: the config's <c>data.corrupted</c>), writing the resolved config there.</summary>
-    public static Trainer Start(ExperimentConfig config, string runDirectory, string? dataPath = null)
+    public static Trainer Start(ExperimentConfig config, string runDirectory, string? dataPath = null, DataParallel? parallel = null)
     {
         config.Validate();
         dataPath = DataPath(config, dataPath);
         Directory.CreateDirectory(runDirectory);
-        AtomicFile.WriteAllBytes(Path.Combine(runDirectory, "config.yaml"), System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(config)));
-        return new Trainer(config, runDirectory, dataPath, null);
+        if (parallel?.IsPrimary != false)
+            AtomicFile.WriteAllBytes(Path.Combine(runDirectory, "config.yaml"), System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(config)));
+        return new Trainer(config, runDirectory, dataPath, null, parallel);
     }
 
     /// <summary>Continues the run in <paramref name="runDirectory"/> from its newest checkpoint (or starts it when it has none).</summary>
-    public static Trainer Resume(ExperimentConfig config, string runDirectory, string? dataPath = null)
+    public static Trainer Resume(ExperimentConfig config, string runDirectory, string? dataPath = null, DataParallel? parallel = null)
     {
         config.Validate();
         var latest = Checkpoint.Latest(Path.Combine(runDirectory, "checkpoints"));
-        return latest is null ? Start(config, runDirectory, dataPath) : new Trainer(config, runDirectory, DataPath(config, dataPath), latest);
+        return latest is null ? Start(config, runDirectory, dataPath, parallel) : new Trainer(config, runDirectory, DataPath(config, dataPath), latest, parallel);
     }
 
     private static string DataPath(ExperimentConfig config, string? dataPath) =>
@@ -146,6 +154,7 @@ public sealed class Trainer : IDisposable
             loss.backward();
             lossSum += loss.item<double>();
         }
+        (lossSum, _stopAgreed) = _parallel.AverageGradients(_flat.grad, lossSum, _cancel.IsCancellationRequested);
         Step++;
         ImagesSeen += ImagesPerStep;
         if (!double.IsFinite(lossSum) || !_flat.grads_are_finite())
@@ -184,7 +193,9 @@ public sealed class Trainer : IDisposable
         var tickSteps = 0;
         var nextTick = ImagesSeen + tickImages;
         var nextCheckpoint = ImagesSeen + checkpointImages;
-        while (ImagesSeen < total && !cancel.IsCancellationRequested)
+        _cancel = cancel;
+        // Ranks stop together, at the first step after any of them was cancelled; one process stops at once.
+        while (ImagesSeen < total && !(_parallel.WorldSize == 1 ? cancel.IsCancellationRequested : _stopAgreed))
         {
             var loss = TrainStep();
             if (!double.IsNaN(loss))
@@ -197,7 +208,7 @@ public sealed class Trainer : IDisposable
                 var seconds = clock.Elapsed.TotalSeconds;
                 var rate = (ImagesSeen - tickStart.images) / Math.Max(1e-9, seconds - tickStart.seconds);
                 var tick = new TrainingTick(Step, ImagesSeen / 1000.0, tickSteps > 0 ? tickLoss / tickSteps : double.NaN, LearningRate, rate, seconds - tickStart.seconds, SkippedSteps, LastGradNorm);
-                _metrics.Append(tick);
+                _metrics?.Append(tick);
                 progress?.Report(new TrainingProgress(tick.Kimg, total / 1000, tick.Loss, rate, TimeSpan.FromSeconds((total - ImagesSeen) / Math.Max(rate, 1e-9)), Step, SkippedSteps));
                 (tickStart, tickLoss, tickSteps, nextTick) = ((ImagesSeen, seconds), 0, 0, nextTick + tickImages);
             }
@@ -230,7 +241,11 @@ public sealed class Trainer : IDisposable
         tensors.Add(new(Checkpoint.AdamExpAvgSq, _adam.exp_avg_sq));
         tensors.Add(new(Checkpoint.TrainGeneratorState, _trainRandom.get_state()));
         tensors.Add(new(Checkpoint.DropoutGeneratorState, _dropoutRandom.get_state()));
-        var metadata = new Dictionary<string, string>
+        var (rankTensors, rankMetadata) = _parallel.CheckpointState((Checkpoint.TrainGeneratorState, _trainRandom), (Checkpoint.DropoutGeneratorState, _dropoutRandom));
+        var path = Path.Combine(CheckpointDirectory, Checkpoint.FileName(Step));
+        if (!_parallel.IsPrimary) return path;
+        tensors.AddRange(rankTensors);
+        var metadata = new Dictionary<string, string>(rankMetadata)
         {
             ["format"] = Checkpoint.FormatName,
             ["step"] = Step.ToString(CultureInfo.InvariantCulture),
@@ -250,7 +265,6 @@ public sealed class Trainer : IDisposable
             ["parameters"] = Model.parameter_count().ToString(CultureInfo.InvariantCulture),
             ["tool"] = ToolVersion.Describe(),
         };
-        var path = Path.Combine(CheckpointDirectory, Checkpoint.FileName(Step));
         SafeTensors.Save(path, tensors, metadata);
         return path;
     }
@@ -271,6 +285,7 @@ public sealed class Trainer : IDisposable
         _adam.load_state(file.GetTensor(Checkpoint.AdamExpAvg), file.GetTensor(Checkpoint.AdamExpAvgSq), long.Parse(Checkpoint.Require(file, "adam_step"), CultureInfo.InvariantCulture));
         _trainRandom.set_state(file.GetTensor(Checkpoint.TrainGeneratorState));
         _dropoutRandom.set_state(file.GetTensor(Checkpoint.DropoutGeneratorState));
+        _parallel.RestoreCheckpointState(file, (Checkpoint.TrainGeneratorState, _trainRandom), (Checkpoint.DropoutGeneratorState, _dropoutRandom));
         Step = long.Parse(Checkpoint.Require(file, "step"), CultureInfo.InvariantCulture);
         ImagesSeen = long.Parse(Checkpoint.Require(file, "images_seen"), CultureInfo.InvariantCulture);
         SkippedSteps = int.Parse(Checkpoint.Require(file, "skipped_steps"), CultureInfo.InvariantCulture);
