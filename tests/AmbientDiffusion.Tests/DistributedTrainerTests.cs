@@ -116,4 +116,34 @@ public class DistributedTrainerTests
         var config = Config(MaskedData(dir), globalBatch: 7);
         var errors = OnTwoRanks(Join(FreePort()), parallel => Assert.Throws<ArgumentException>(() => Trainer.Start(config, Path.Combine(dir.Path, "odd"), parallel: parallel)).Message);
         Assert.All(errors, e => Assert.Contains("training.batch_size=7 is not divisible by the 2 workers", e));
-    }}
+    }
+    [Fact]
+    public void Seeds_sampled_by_two_ranks_give_the_single_process_sample_set()
+    {
+        using var dir = new TempDir();
+        var config = Config(MaskedData(dir), globalBatch: 8);
+        string checkpoint;
+        using (var trainer = Trainer.Start(config, Path.Combine(dir.Path, "run")))
+        {
+            for (var i = 0; i < 2; i++) trainer.TrainStep();
+            checkpoint = trainer.SaveCheckpoint();
+        }
+        var seeds = AmbientDiffusion.Sampling.SampleSet.ParseSeeds("3-7");
+        var options = new AmbientDiffusion.Diffusion.SamplerOptions { Steps = 3 };
+        using (var sampler = AmbientDiffusion.Sampling.CheckpointSampler.Load(checkpoint, Device.CPU))
+            sampler.SampleTo(dir.File("single"), seeds, options, batchSize: 2);
+        OnTwoRanks(Join(FreePort()), parallel =>
+        {
+            using var sampler = AmbientDiffusion.Sampling.CheckpointSampler.Load(checkpoint, Device.CPU);
+            AmbientDiffusion.Sampling.ShardedSampling.SampleTo(sampler, parallel, dir.File("sharded"), seeds, options, batchSize: 2);
+            return 0;
+        });
+        byte[] Samples(string folder)
+        {
+            using var file = AmbientDiffusion.Sampling.SampleSet.Open(Path.Combine(dir.File(folder), AmbientDiffusion.Sampling.SampleSet.TensorFile));
+            using var scope = torch.NewDisposeScope();
+            return file.GetTensor(AmbientDiffusion.Sampling.SampleSet.SamplesKey).data<byte>();
+        }
+        Assert.Equal(Samples("single"), Samples("sharded"));
+    }
+}

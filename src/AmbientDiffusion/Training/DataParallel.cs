@@ -128,6 +128,24 @@ public sealed class DataParallel : IDisposable
         return all.to(Device.CPU);
     }
 
+    /// <summary>The positions 0..<paramref name="count"/>-1 this rank handles when work is dealt out round-robin
+    /// (rank r takes r, r + W, r + 2W, ...: EDM's split of sampling seeds).</summary>
+    public int[] RoundRobin(int count) => Enumerable.Range(0, count).Where(i => i % WorldSize == Rank).ToArray();
+
+    /// <summary>Rows computed on different ranks, assembled on every rank: <paramref name="local"/>'s row k belongs at
+    /// row <paramref name="rows"/>[k] of a [<paramref name="total"/>, ...] tensor, and the ranks' rows are disjoint.
+    /// One summing all-reduce over zeros, exact for any dtype; a tensor in the current dispose scope, on the CPU.</summary>
+    public Tensor AssembleRows(Tensor local, IReadOnlyList<int> rows, long total)
+    {
+        if (local.shape[0] != rows.Count) throw new ArgumentException($"{local.shape[0]} rows for {rows.Count} positions");
+        var device = _group?.Backend == Backend.Nccl ? Device.CUDA(LocalRank) : Device.CPU;
+        var all = torch.zeros([total, .. local.shape[1..]], local.dtype, device);
+        using (var noGrad = torch.no_grad())
+            for (var k = 0; k < rows.Count; k++) all[rows[k]].copy_(local[k]);
+        _group?.all_reduce(all);
+        return all.to(Device.CPU);
+    }
+
     /// <summary>The metadata key of the number of workers that wrote a checkpoint (absent: one).</summary>
     public const string WorldSizeKey = "world_size";
 
