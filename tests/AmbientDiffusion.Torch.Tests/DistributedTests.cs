@@ -125,6 +125,7 @@ public sealed class DistributedTests
     {
         var good = new Dictionary<string, string> { ["RANK"] = "1", ["WORLD_SIZE"] = "4", ["MASTER_ADDR"] = "node0", ["MASTER_PORT"] = "29400" };
         Assert.Equal(new LaunchEnvironment(1, 4, 1, "node0", 29400), LaunchEnvironment.Read(good.GetValueOrDefault));
+        Assert.True(LaunchEnvironment.Read(new Dictionary<string, string>(good) { ["TORCHELASTIC_USE_AGENT_STORE"] = "True" }.GetValueOrDefault).LauncherServesStore);
         Assert.Equal(new LaunchEnvironment(0, 1, 0, "127.0.0.1", 29500), LaunchEnvironment.Read(new Dictionary<string, string> { ["WORLD_SIZE"] = "1", ["RANK"] = "0" }.GetValueOrDefault));
         foreach (var (key, value, expected) in new[]
                  {

@@ -198,8 +198,9 @@ AD_API ad_tensor ad_image_encode_jpeg(ad_tensor image, int32_t quality);
 typedef struct ad_process_group_s* ad_process_group;
 /* 1 when this build has the backend, 0 when not. */
 AD_API int32_t ad_dist_has_backend(int32_t backend);
+/* serve_store != 0: rank 0 serves the store; 0: a launcher already serves it (torchrun's agent store). */
 AD_API ad_process_group ad_dist_init(const char* master_addr, int32_t master_port, int32_t rank, int32_t world_size,
-                                     int32_t backend, int64_t timeout_ms);
+                                     int32_t backend, int64_t timeout_ms, int32_t serve_store);
 AD_API void ad_dist_free(ad_process_group pg);
 /* In-place sum over ranks of a contiguous tensor; average != 0 divides the sum by the world size. */
 AD_API int32_t ad_dist_all_reduce(ad_process_group pg, ad_tensor tensor, int32_t average);

@@ -17,7 +17,10 @@
 #if AD_HAVE_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <cstdlib>
 
 namespace {
 
@@ -100,6 +103,15 @@ void wait(const c10::intrusive_ptr<c10d::Work>& work, std::chrono::milliseconds 
     if (!work->wait(timeout)) throw std::runtime_error("timed out");
 }
 
+// The address this process's Gloo transport binds to: the interface named by GLOO_SOCKET_IFNAME (as PyTorch reads
+// it), loopback for a job on one machine, otherwise the address of this machine's hostname (never the master's).
+std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master) {
+    if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME"); interface != nullptr && *interface != '\0')
+        return c10d::ProcessGroupGloo::createDeviceForInterface(interface);
+    if (master == "localhost" || master.rfind("127.", 0) == 0) return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+    return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
 std::unique_ptr<Collectives> make_collectives(int32_t backend, const c10::intrusive_ptr<c10d::Store>& store,
                                               const std::string& host, int32_t rank, int32_t world_size,
                                               std::chrono::milliseconds timeout) {
@@ -107,7 +119,7 @@ std::unique_ptr<Collectives> make_collectives(int32_t backend, const c10::intrus
         case kGloo: {
 #if AD_HAVE_GLOO
             auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-            options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
+            options->devices.push_back(gloo_device(host));
             options->threads = 2;
             return std::make_unique<GroupCollectives<c10d::ProcessGroupGloo>>(
                 c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, options));
@@ -143,7 +155,7 @@ AD_API int32_t ad_dist_has_backend(int32_t backend) {
 }
 
 AD_API ad_process_group ad_dist_init(const char* master_addr, int32_t master_port, int32_t rank, int32_t world_size,
-                                     int32_t backend, int64_t timeout_ms) {
+                                     int32_t backend, int64_t timeout_ms, int32_t serve_store) {
     AD_GUARD(nullptr,
              if (master_addr == nullptr || *master_addr == '\0') throw std::invalid_argument("empty master address");
              if (master_port < 1 || master_port > 65535) throw std::invalid_argument("master port must lie in 1..65535");
@@ -159,11 +171,13 @@ AD_API ad_process_group ad_dist_init(const char* master_addr, int32_t master_por
              named(where.c_str(), rank, world_size, [&] {
                  c10d::TCPStoreOptions options;
                  options.port = static_cast<uint16_t>(master_port);
-                 options.isServer = rank == 0;
+                 // torchrun (2.x) may already serve a store on MASTER_PORT from its agent; then every rank is a client.
+                 options.isServer = serve_store != 0 && rank == 0;
                  options.numWorkers = static_cast<size_t>(world_size);
                  options.waitWorkers = true;
                  options.timeout = group->timeout;
-                 group->store = c10::make_intrusive<c10d::TCPStore>(host, options);
+                 // Our keys under a prefix of their own, apart from whatever else shares the store.
+                 group->store = c10::make_intrusive<c10d::PrefixStore>("ambient/", c10::make_intrusive<c10d::TCPStore>(host, options));
                  group->collectives = make_collectives(backend, group->store, host, rank, world_size, group->timeout);
              });
              return reinterpret_cast<ad_process_group>(group.release());)

@@ -150,7 +150,7 @@ internal static unsafe partial class NativeMethods
 
     // distributed (c10d)
     [LibraryImport(Library)] internal static partial int ad_dist_has_backend(int backend);
-    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr ad_dist_init(string masterAddr, int masterPort, int rank, int worldSize, int backend, long timeoutMs);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr ad_dist_init(string masterAddr, int masterPort, int rank, int worldSize, int backend, long timeoutMs, int serveStore);
     [LibraryImport(Library)] internal static partial void ad_dist_free(IntPtr group);
     [LibraryImport(Library)] internal static partial int ad_dist_all_reduce(IntPtr group, IntPtr tensor, int average);
     [LibraryImport(Library)] internal static partial int ad_dist_broadcast(IntPtr group, IntPtr tensor, int root);

@@ -22,6 +22,12 @@ public static partial class torch
             public const string RankVariable = "RANK", WorldSizeVariable = "WORLD_SIZE", LocalRankVariable = "LOCAL_RANK",
                 MasterAddressVariable = "MASTER_ADDR", MasterPortVariable = "MASTER_PORT";
 
+            /// <summary>Set to "True" by torchrun when its agent already serves the store at MASTER_PORT.</summary>
+            public const string AgentStoreVariable = "TORCHELASTIC_USE_AGENT_STORE";
+
+            /// <summary>Whether the launcher serves the rendezvous store (torchrun's agent store), so that rank 0 must not.</summary>
+            public bool LauncherServesStore { get; init; }
+
             /// <summary>Whether this process was started as a worker of a job (WORLD_SIZE is set).</summary>
             public static bool IsPresent(Func<string, string?>? read = null) =>
                 !string.IsNullOrEmpty((read ?? Environment.GetEnvironmentVariable)(WorldSizeVariable));
@@ -43,7 +49,10 @@ public static partial class torch
                 var port = worldSize > 1 || !string.IsNullOrEmpty(read(MasterPortVariable))
                     ? Integer(read, MasterPortVariable, 1, 65535, null)
                     : 29500;
-                return new LaunchEnvironment(rank, worldSize, localRank, address.Trim(), port);
+                return new LaunchEnvironment(rank, worldSize, localRank, address.Trim(), port)
+                {
+                    LauncherServesStore = string.Equals(read(AgentStoreVariable), "True", StringComparison.OrdinalIgnoreCase),
+                };
             }
 
             /// <summary>The variables that start this worker (for launchers).</summary>

@@ -50,12 +50,13 @@ public static partial class torch
             }
 
             /// <summary>Joins the group of <paramref name="worldSize"/> processes that rendezvous at
-            /// <paramref name="masterAddress"/>:<paramref name="masterPort"/>.</summary>
-            public static ProcessGroup Init(string masterAddress, int masterPort, int rank, int worldSize, Backend backend, TimeSpan timeout)
+            /// <paramref name="masterAddress"/>:<paramref name="masterPort"/>, served by rank 0 unless
+            /// <paramref name="serveStore"/> is false (a launcher serves it).</summary>
+            public static ProcessGroup Init(string masterAddress, int masterPort, int rank, int worldSize, Backend backend, TimeSpan timeout, bool serveStore = true)
             {
                 torch.Initialize();
                 if (timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "the timeout must be positive");
-                var handle = NativeMethods.Check(NativeMethods.ad_dist_init(masterAddress, masterPort, rank, worldSize, (int)backend, (long)Math.Ceiling(timeout.TotalMilliseconds)), "init_process_group");
+                var handle = NativeMethods.Check(NativeMethods.ad_dist_init(masterAddress, masterPort, rank, worldSize, (int)backend, (long)Math.Ceiling(timeout.TotalMilliseconds), serveStore ? 1 : 0), "init_process_group");
                 return new ProcessGroup(handle, rank, worldSize, backend, timeout);
             }
 
@@ -66,7 +67,7 @@ public static partial class torch
 
             /// <summary>Joins the group that <paramref name="environment"/> describes.</summary>
             public static ProcessGroup Init(LaunchEnvironment environment, TimeSpan timeout, Backend backend = Backend.Gloo) =>
-                Init(environment.MasterAddress, environment.MasterPort, environment.Rank, environment.WorldSize, backend, timeout);
+                Init(environment.MasterAddress, environment.MasterPort, environment.Rank, environment.WorldSize, backend, timeout, !environment.LauncherServesStore);
 
             /// <summary>This process's rank.</summary>
             public int Rank { get; }
