@@ -79,7 +79,8 @@ internal sealed class WorkerGroup : IDisposable
             StopAll();
             return (_workers[failed[0]].ExitCode, failure);
         }
-        return (0, null);
+        // Interrupted workers that all saved and exited: the launcher reports the interruption like one process would.
+        return (_workers.Any(w => w.ExitCode == CommandRunner.Interrupted) ? CommandRunner.Interrupted : 0, null);
     }
 
     private static string Describe(int code) => code switch
