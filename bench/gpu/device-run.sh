@@ -4,17 +4,19 @@
 #      carried stb headers;
 #   2. times the ambient training step of the CelebA-64 paper network at batch 256 in bf16 autocast and in float32
 #      (TF32 on), and the small network, reporting img/s and MFU against --peak-tflops;
-#   3. runs the quickstart through the `ambient` CLI on CUDA (a shortened training, sampling and the report).
+#   3. runs the quickstart through the `ambient` CLI on CUDA (a shortened training, sampling and the report);
+#   4. with --gpus N (N > 1, a machine with several GPUs): the NCCL all-reduce of the CelebA-64 network's gradient
+#      across N processes, and the shortened quickstart as N data-parallel workers (`ambient launch --nproc N`).
 # Results go to $OUT (the device tool's output folder) or ./gpu-results.
 #
-#   bash bench/gpu/device-run.sh [--device cuda] [--peak-bf16 989.4] [--peak-tf32 494.7] [--samples 10] [--batch 256]
+#   bash bench/gpu/device-run.sh [--device cuda] [--peak-bf16 989.4] [--peak-tf32 494.7] [--samples 10] [--batch 256] [--gpus N]
 #
 # Peaks default to an H100 SXM's dense bf16 and TF32 tensor-core rates (NVIDIA's datasheet); pass the right ones for
 # another GPU. --device cpu runs the same sequence on the CPU, to check the script where no GPU is lent (with a small
 # --batch, and TORCH_DIR= set empty to build against the system libtorch).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-device=cuda; peak_bf16=989.4; peak_tf32=494.7; samples=10; batch=256
+device=cuda; peak_bf16=989.4; peak_tf32=494.7; samples=10; batch=256; gpus=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --device) device="$2"; shift 2 ;;
@@ -22,7 +24,8 @@ while [[ $# -gt 0 ]]; do
     --peak-tf32) peak_tf32="$2"; shift 2 ;;
     --samples) samples="$2"; shift 2 ;;
     --batch) batch="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --gpus) gpus="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +43,7 @@ torch_dir=${TORCH_DIR-$("$python" -c 'import torch; print(torch.utils.cmake_pref
 cmake -S "$root/src/AmbientDiffusion.Native" -B /tmp/ambient-shim -DCMAKE_BUILD_TYPE=Release -DTORCH_DIR="$torch_dir" \
       -DSTB_INCLUDE_DIR="$art/stb" -Wno-dev >"$results/cmake.log" 2>&1
 cmake --build /tmp/ambient-shim --parallel >>"$results/cmake.log" 2>&1 || { tail -40 "$results/cmake.log"; exit 1; }
-for app in bench cli; do cp /tmp/ambient-shim/libambient_native.so "$art/$app/"; done
+for app in bench cli dist; do cp /tmp/ambient-shim/libambient_native.so "$art/$app/"; done
 # libtorch's own libraries are found through the shim's RPATH; PyTorch's wheels also ship libgomp and the CUDA libs.
 
 # 2. Training-step throughput and MFU.
@@ -72,5 +75,17 @@ if compgen -G "$art/runs/data/*.safetensors" >/dev/null; then
     --set device.bf16=true --set training.duration_kimg=4 --set sampling.seeds=0-63 2>&1 | tail -20 | tee "$results/cli.txt"
   cp /tmp/ambient-runs/quickstart/metrics.jsonl /tmp/ambient-runs/quickstart/samples/grid.png \
      /tmp/ambient-runs/quickstart/report/report.json "$results/" 2>/dev/null || true
+fi
+# 4. Several GPUs: the gradient all-reduce (NCCL on CUDA, Gloo with --device cpu) and a data-parallel CLI run.
+if ((gpus > 1)); then
+  "$art/dist/AmbientDiffusion.Bench.Distributed" --config "$root/configs/celeba64-ambient-p0.8.yaml" --nproc "$gpus" \
+    --device "$device" --samples "$samples" --out "$results/allreduce-celeba64-x$gpus.json" | tee "$results/allreduce.txt"
+  if compgen -G "$art/runs/data/*.safetensors" >/dev/null; then
+    rm -rf /tmp/ambient-runs-dp && mkdir -p /tmp/ambient-runs-dp && cp -r "$art/runs/data" /tmp/ambient-runs-dp/
+    "$art/cli/ambient" launch --nproc "$gpus" -- train "$root/configs/quickstart.yaml" --runs /tmp/ambient-runs-dp \
+      --set device.type="$device" --set device.bf16=true --set training.duration_kimg=4 \
+      --set "training.batch_size=$((32 * gpus))" --set sampling.seeds=0-63 2>&1 | tail -20 | tee "$results/cli-x$gpus.txt"
+    cp /tmp/ambient-runs-dp/quickstart/metrics.jsonl "$results/metrics-x$gpus.jsonl" 2>/dev/null || true
+  fi
 fi
 echo "results in $results"

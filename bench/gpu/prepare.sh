@@ -18,8 +18,9 @@ publish=(-c Release -r linux-x64 --self-contained -p:PublishTrimmed=true -p:Trim
          -p:JsonSerializerIsReflectionEnabledByDefault=true -p:DebugType=none -p:GenerateDocumentationFile=false --nologo -v quiet)
 dotnet publish "$root/bench/AmbientDiffusion.Bench.Training" "${publish[@]}" -o "$out/bench"
 dotnet publish "$root/src/AmbientDiffusion.Cli" "${publish[@]}" -o "$out/cli"
+dotnet publish "$root/bench/AmbientDiffusion.Bench.Distributed" "${publish[@]}" -o "$out/dist"
 # The device builds its own shim against its CUDA libtorch; the CPU one built here must not be picked up by mistake.
-rm -f "$out/bench/libambient_native.so" "$out/cli/libambient_native.so"
+rm -f "$out/bench/libambient_native.so" "$out/cli/libambient_native.so" "$out/dist/libambient_native.so"
 cp /usr/include/stb/stb_image.h /usr/include/stb/stb_image_write.h "$out/stb/stb/"
 # The quickstart's prepared and corrupted data, keyed by its dataset and corruption settings: a cache hit never
 # opens the source, so the CLI run on the device needs no Fashion-MNIST files.

@@ -17,5 +17,6 @@ internal static class AmbientCli
         SweepCommand.Create(),
         InfoCommand.Create(),
         ClassifierCommand.Create(),
+        LaunchCommand.Create(),
     };
 }

@@ -44,7 +44,9 @@ internal static class SampleCommand
             var path = ResolveCheckpoint(result.GetValue(checkpoint)!);
             var seedList = SampleSet.ParseSeeds(result.GetValue(seeds)!);
             var directory = result.GetValue(output) ?? DefaultOutput(path);
-            using var sampler = CheckpointSampler.Load(path, Device.Parse(result.GetValue(device)!), ema: !result.GetValue(raw));
+            // Workers of `ambient launch`, torchrun or srun share the seeds out; rank 0 writes the set.
+            using var parallel = DataParallel.FromEnvironment(Device.Parse(result.GetValue(device)!));
+            using var sampler = CheckpointSampler.Load(path, parallel.Place(Device.Parse(result.GetValue(device)!)), ema: !result.GetValue(raw));
             // The run's sampling settings, with what the user typed on top.
             var configured = ExperimentComposition.RunSampling(sampler.Header, path);
             var options = configured with { Steps = result.GetValue(steps) ?? configured.Steps, Churn = result.GetValue(churn) ?? configured.Churn, SigmaMin = result.GetValue(sigmaMin) ?? configured.SigmaMin };
@@ -52,7 +54,7 @@ internal static class SampleCommand
             AnsiConsole.MarkupLineInterpolated($"[bold]{sampler.RunName}[/]: {seedList.Count} samples, {sampler.Mode.Describe()} sampler, {options.Steps} steps, {(sampler.UsesEma ? "EMA" : "raw")} weights on {Device.Parse(result.GetValue(device)!)}");
             ConsoleProgress.Run("sample", report =>
             {
-                sampler.SampleTo(directory, seedList, options, result.GetValue(batch), result.GetValue(grid), result.GetValue(pngs), result.GetValue(seeds),
+                ShardedSampling.SampleTo(sampler, parallel, directory, seedList, options, result.GetValue(batch), result.GetValue(grid), result.GetValue(pngs), result.GetValue(seeds),
                     new ProgressRelay<SamplingProgress>(p => report(p.Done, p.Total)));
                 return 0;
             });

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using AmbientDiffusion.Common;
 using AmbientDiffusion.Experiments;
+using AmbientDiffusion.Training;
 using Spectre.Console;
 
 namespace AmbientDiffusion.Cli.Commands;
@@ -30,7 +31,9 @@ internal static class TrainCommand
         {
             var config = options.Load(result);
             if (options.PrintIfDryRun(result, config)) return CommandRunner.Success;
-            var runner = new ExperimentRunner(result.GetValue(options.Runs)!);
+            // A worker of `ambient launch`, torchrun or srun (WORLD_SIZE set) joins its job; otherwise a single process.
+            using var parallel = DataParallel.FromEnvironment(Torch.Device.Parse(config.Device.Type));
+            var runner = new ExperimentRunner(result.GetValue(options.Runs)!) { Parallel = parallel };
             var runDirectory = Path.Combine(runner.RunsRoot, config.Name);
             CommandRunner.LogDirectory = runDirectory;
             using var cancel = new CancelOnCtrlC();

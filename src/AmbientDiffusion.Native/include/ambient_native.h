@@ -24,7 +24,7 @@ extern "C" {
 #define AD_API __attribute__((visibility("default")))
 
 /* Bumped whenever an export changes signature or meaning; the binding refuses a shim of another version. */
-#define AD_ABI_VERSION 2
+#define AD_ABI_VERSION 3
 
 typedef struct ad_tensor_s* ad_tensor;
 typedef struct ad_generator_s* ad_generator;
@@ -205,6 +205,25 @@ AD_API ad_tensor ad_jit_forward(ad_script_module m, const ad_tensor* inputs, int
 /* Bilinear resize of a float [N, C, H, W] tensor (align_corners false), optionally antialiased when shrinking. */
 AD_API ad_tensor ad_resize_bilinear(ad_tensor x, int64_t out_h, int64_t out_w, int32_t antialias);
 AD_API ad_tensor ad_reflection_pad2d(ad_tensor x, int64_t left, int64_t right, int64_t top, int64_t bottom);
+
+/* ---- distributed (c10d) ----------------------------------------------------------------------------- */
+/* A process group: a TCPStore rendezvous at master_addr:master_port (rank 0 serves it) and a collective backend
+   (0 gloo: CPU tensors; 1 nccl: CUDA tensors, only where libtorch has NCCL). Every step, the rendezvous included,
+   fails after timeout_ms instead of hanging; failures read "<op> on rank R of W failed after S s: <cause>". */
+typedef struct ad_process_group_s* ad_process_group;
+/* 1 when this build has the backend, 0 when not. */
+AD_API int32_t ad_dist_has_backend(int32_t backend);
+/* serve_store != 0: rank 0 serves the store; 0: a launcher already serves it (torchrun's agent store). */
+AD_API ad_process_group ad_dist_init(const char* master_addr, int32_t master_port, int32_t rank, int32_t world_size,
+                                     int32_t backend, int64_t timeout_ms, int32_t serve_store);
+AD_API void ad_dist_free(ad_process_group pg);
+/* In-place sum over ranks of a contiguous tensor; average != 0 divides the sum by the world size. */
+AD_API int32_t ad_dist_all_reduce(ad_process_group pg, ad_tensor tensor, int32_t average);
+/* In-place copy of root's contiguous tensor to every rank. */
+AD_API int32_t ad_dist_broadcast(ad_process_group pg, ad_tensor tensor, int32_t root);
+/* Returns once every rank has called it; timeout_ms <= 0 uses the group's timeout (a longer one lets ranks wait
+   for rank 0 to prepare data; a peer that dies still fails it at once). */
+AD_API int32_t ad_dist_barrier(ad_process_group pg, int64_t timeout_ms);
 
 #ifdef __cplusplus
 }

@@ -156,4 +156,12 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial IntPtr ad_jit_forward(IntPtr module, IntPtr* inputs, int n, IntPtr* boolNames, int* boolValues, int nbools);
     [LibraryImport(Library)] internal static partial IntPtr ad_resize_bilinear(IntPtr x, long outH, long outW, int antialias);
     [LibraryImport(Library)] internal static partial IntPtr ad_reflection_pad2d(IntPtr x, long left, long right, long top, long bottom);
+
+    // distributed (c10d)
+    [LibraryImport(Library)] internal static partial int ad_dist_has_backend(int backend);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr ad_dist_init(string masterAddr, int masterPort, int rank, int worldSize, int backend, long timeoutMs, int serveStore);
+    [LibraryImport(Library)] internal static partial void ad_dist_free(IntPtr group);
+    [LibraryImport(Library)] internal static partial int ad_dist_all_reduce(IntPtr group, IntPtr tensor, int average);
+    [LibraryImport(Library)] internal static partial int ad_dist_broadcast(IntPtr group, IntPtr tensor, int root);
+    [LibraryImport(Library)] internal static partial int ad_dist_barrier(IntPtr group, long timeoutMs);
 }

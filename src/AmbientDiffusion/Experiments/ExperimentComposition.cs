@@ -16,8 +16,9 @@ namespace AmbientDiffusion.Experiments;
 public static class ExperimentComposition
 {
     /// <summary>The trainer's setup for <paramref name="config"/> in <paramref name="run"/>.</summary>
-    public static TrainerSetup TrainerSetup(ExperimentConfig config, RunDirectory run) => new()
+    public static TrainerSetup TrainerSetup(ExperimentConfig config, RunDirectory run, DataParallel? parallel = null) => new()
     {
+        Parallel = parallel ?? DataParallel.Single,
         Seed = config.Seed,
         Model = config.Model,
         Loss = config.Loss,
@@ -31,20 +32,20 @@ public static class ExperimentComposition
 
     /// <summary>Starts training <paramref name="config"/> in <paramref name="runDirectory"/> on <paramref name="dataPath"/>
     /// (default: the config's <c>data.corrupted</c>), writing the resolved config there.</summary>
-    public static Trainer StartTrainer(ExperimentConfig config, string runDirectory, string? dataPath = null)
+    public static Trainer StartTrainer(ExperimentConfig config, string runDirectory, string? dataPath = null, DataParallel? parallel = null)
     {
         var run = new RunDirectory(runDirectory);
-        run.WriteConfig(ConfigLoader.ToYaml(config));
-        return Within(() => Trainer.Start(TrainerSetup(config, run), DataPath(config, dataPath)));
+        if (parallel?.IsPrimary != false) run.WriteConfig(ConfigLoader.ToYaml(config));
+        return Within(() => Trainer.Start(TrainerSetup(config, run, parallel), DataPath(config, dataPath)));
     }
 
     /// <summary>Continues the run in <paramref name="runDirectory"/> from its newest checkpoint, or starts it when it has none.</summary>
-    public static Trainer ResumeTrainer(ExperimentConfig config, string runDirectory, string? dataPath = null)
+    public static Trainer ResumeTrainer(ExperimentConfig config, string runDirectory, string? dataPath = null, DataParallel? parallel = null)
     {
         var run = new RunDirectory(runDirectory);
         return Checkpoint.Latest(run.Checkpoints) is null
-            ? StartTrainer(config, runDirectory, dataPath)
-            : Within(() => Trainer.Resume(TrainerSetup(config, run), DataPath(config, dataPath)));
+            ? StartTrainer(config, runDirectory, dataPath, parallel)
+            : Within(() => Trainer.Resume(TrainerSetup(config, run, parallel), DataPath(config, dataPath)));
     }
 
     /// <summary>The analyzer's options for a config's memorization section, in one expression.</summary>

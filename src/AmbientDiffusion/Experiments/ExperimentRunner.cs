@@ -25,27 +25,38 @@ public sealed class ExperimentRunner(string runsRoot)
     /// <summary>Folder of run directories (and of the data cache, runs/data).</summary>
     public string RunsRoot { get; } = runsRoot;
 
+    /// <summary>This process's place in a data-parallel job (default: a single process).</summary>
+    public DataParallel Parallel { get; init; } = DataParallel.Single;
+
     /// <summary>The shared data cache.</summary>
     public DataCache Cache => new(Path.Combine(RunsRoot, "data"));
 
     /// <summary>Runs <paramref name="config"/> in <paramref name="runDirectory"/> (default runs/&lt;name&gt;). Without
-    /// <paramref name="resume"/>, a run directory that already has checkpoints is an error.</summary>
+    /// <paramref name="resume"/>, a run directory that already has checkpoints is an error.
+    /// In a data-parallel job (<see cref="Parallel"/>), rank 0 prepares the data while the others wait, all ranks
+    /// train, and rank 0 alone samples and writes the report.</summary>
     public ExperimentResult Run(ExperimentConfig config, string? runDirectory = null, bool resume = false, IProgress<ExperimentProgress>? progress = null, CancellationToken cancel = default)
     {
+        var parallel = Parallel;
         var run = new RunDirectory(runDirectory ?? Path.Combine(RunsRoot, config.Name));
         var existing = Checkpoint.Latest(run.Checkpoints);
         if (existing is not null && !resume)
             throw new ArgumentException($"{run.Path} already has checkpoints ({Path.GetFileName(existing)}): pass --resume to continue it, or choose another name");
         if (existing is not null) CheckSameExperiment(config, run);
 
+        if (!parallel.IsPrimary) parallel.WaitForPrimary(DataParallel.DataPreparationTimeout);
         var prepared = Cache.Prepared(config, Stage(progress, "prepare"), cancel);
         var corrupted = Cache.Corrupted(config, prepared, Stage(progress, "corrupt"), cancel);
         var inputs = new RunInputs(prepared, corrupted);
-        run.WriteInputs(inputs);
+        if (parallel.IsPrimary)
+        {
+            run.WriteInputs(inputs);
+            parallel.WaitForPrimary(DataParallel.DataPreparationTimeout);
+        }
 
         long step;
         double kimg;
-        using (var trainer = ExperimentComposition.ResumeTrainer(config, run.Path, corrupted))
+        using (var trainer = ExperimentComposition.ResumeTrainer(config, run.Path, corrupted, parallel))
         {
             if (!trainer.IsComplete)
             {
@@ -53,8 +64,10 @@ public sealed class ExperimentRunner(string runsRoot)
                 trainer.Run(progress is null ? null : new ProgressRelay<TrainingProgress>(p => progress.Report(new ExperimentProgress("train", p.Kimg * 1000, total))), cancel);
             }
             (step, kimg) = (trainer.Step, trainer.ImagesSeen / 1000.0);
-            if (cancel.IsCancellationRequested) return new ExperimentResult(run, inputs, step, kimg, true, false, false);
+            // A worker can stop because another rank was cancelled: an incomplete run counts as cancelled.
+            if (cancel.IsCancellationRequested || !trainer.IsComplete) return new ExperimentResult(run, inputs, step, kimg, true, false, false);
         }
+        if (!parallel.IsPrimary) return new ExperimentResult(run, inputs, step, kimg, false, false, false);
 
         var sampled = Sample(config, run, progress, cancel);
         var classifier = sampled ? EvaluationStage.Classifier(config, Cache, inputs.Prepared, Stage(progress, "classifier")) : null;

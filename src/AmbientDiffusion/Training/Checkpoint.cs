@@ -36,9 +36,14 @@ public static class Checkpoint
     /// <summary>Opens a checkpoint and checks its format.</summary>
     public static SafeTensorsFile Open(string path) => ArtifactFile.Open(path, CheckpointHeader.FormatName, "a checkpoint", "");
 
-    /// <summary>Writes a checkpoint atomically: <paramref name="tensors"/> with <paramref name="header"/> as metadata.</summary>
-    public static void Save(string path, IReadOnlyList<KeyValuePair<string, Tensor>> tensors, CheckpointHeader header) =>
-        SafeTensors.Save(path, tensors, header.ToMetadata());
+    /// <summary>Writes a checkpoint atomically: <paramref name="tensors"/> with <paramref name="header"/> as metadata, plus
+    /// <paramref name="parallelMetadata"/>, the keys <see cref="DataParallel"/> owns (the world size of a multi-process run).</summary>
+    public static void Save(string path, IReadOnlyList<KeyValuePair<string, Tensor>> tensors, CheckpointHeader header, IReadOnlyDictionary<string, string>? parallelMetadata = null)
+    {
+        var metadata = header.ToMetadata();
+        foreach (var (key, value) in parallelMetadata ?? new Dictionary<string, string>()) metadata.Add(key, value);
+        SafeTensors.Save(path, tensors, metadata);
+    }
 
     /// <summary>
     /// The trained denoiser of a checkpoint (EMA weights with <paramref name="ema"/>), built from its header's model

@@ -19,6 +19,8 @@ public sealed class CorruptedBatchLoader : IDisposable
     private readonly int _batchSize;
     private readonly ulong _seed;
     private readonly bool _flip;
+    private readonly int _shardIndex;
+    private readonly int _shardCount;
     private readonly BlockingCollection<HostBatch> _queue;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _worker;
@@ -26,9 +28,15 @@ public sealed class CorruptedBatchLoader : IDisposable
 
     private sealed record HostBatch(float[] Observations, float[] Masks, float[] Sigmas, int[] Indices, long[]? Labels);
 
-    /// <summary>Starts prefetching from batch <paramref name="startBatch"/>.</summary>
-    public CorruptedBatchLoader(CorruptedDataset data, int batchSize, ulong seed, bool horizontalFlip = true, long startBatch = 0, int prefetch = 2)
+    /// <summary>Starts prefetching from batch <paramref name="startBatch"/>. With <paramref name="shardCount"/> workers, each
+    /// global batch is <paramref name="shardCount"/> × <paramref name="batchSize"/> images in the single-worker order, and this
+    /// loader yields slice <paramref name="shardIndex"/> of it: the data order is the same for any number of workers.</summary>
+    public CorruptedBatchLoader(CorruptedDataset data, int batchSize, ulong seed, bool horizontalFlip = true, long startBatch = 0, int prefetch = 2,
+        int shardIndex = 0, int shardCount = 1)
     {
+        if (shardCount < 1 || shardIndex < 0 || shardIndex >= shardCount)
+            throw new ArgumentOutOfRangeException(nameof(shardIndex), shardIndex, $"shard index must lie in 0..{shardCount - 1}");
+        (_shardIndex, _shardCount) = (shardIndex, shardCount);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
         if (prefetch < 1) throw new ArgumentOutOfRangeException(nameof(prefetch), prefetch, "prefetch depth must be at least 1");
         if (startBatch < 0) throw new ArgumentOutOfRangeException(nameof(startBatch), startBatch, "start batch must be >= 0");
@@ -105,7 +113,8 @@ public sealed class CorruptedBatchLoader : IDisposable
         var indices = new int[_batchSize];
         for (var k = 0; k < _batchSize; k++)
         {
-            var (index, flipped) = SampleAt(batch * _batchSize + k);
+            // Global batch `batch` holds positions [batch * B * shards, ...); this shard reads its own contiguous slice.
+            var (index, flipped) = SampleAt((batch * _shardCount + _shardIndex) * _batchSize + k);
             var observation = observations.AsSpan(k * pixels, pixels);
             var mask = masks.AsSpan(k * maskSize, maskSize);
             _data.ReadSample(index, observation, mask);

@@ -33,14 +33,18 @@ public sealed class Trainer : IDisposable
     private readonly torch.optim.ExponentialMovingAverage? _ema;
     private readonly Generator _trainRandom;
     private readonly Generator _dropoutRandom;
-    private readonly MetricsLog _metrics;
+    private readonly MetricsLog? _metrics;
+    private readonly DataParallel _parallel;
     private int _nonFiniteInARow;
+    private CancellationToken _cancel;
+    private bool _stopAgreed;
 
     private Trainer(TrainerSetup setup, string dataPath, string? resumeFrom)
     {
         _setup = setup;
         _settings = setup.Training;
-        Device = Torch.Device.Parse(setup.Device.Type);
+        _parallel = setup.Parallel;
+        Device = _parallel.Place(Torch.Device.Parse(setup.Device.Type));
         if (setup.Device.Threads > 0) torch.set_num_threads(setup.Device.Threads);
         if (Device.Type == DeviceType.CUDA) torch.cuda.allow_tf32(setup.Device.Tf32);
         Directory.CreateDirectory(CheckpointDirectory);
@@ -48,8 +52,9 @@ public sealed class Trainer : IDisposable
         try
         {
             _loss = LossFactory.Create(setup.Loss, _data, setup.Seed);
-            _trainRandom = new Generator(RandomStreams.GeneratorSeed(GeneratorStream.Training, setup.Seed));
-            _dropoutRandom = new Generator(RandomStreams.GeneratorSeed(GeneratorStream.Dropout, setup.Seed));
+            // Noise, σ and dropout differ by rank (rank 0 keeps the single-process streams); the initial weights agree.
+            _trainRandom = new Generator(_parallel.StreamSeed(RandomStreams.GeneratorSeed(GeneratorStream.Training, setup.Seed)));
+            _dropoutRandom = new Generator(_parallel.StreamSeed(RandomStreams.GeneratorSeed(GeneratorStream.Dropout, setup.Seed)));
             var geometry = new NetworkGeometry(_data.Height, _data.Channels, _loss.NetworkMaskChannels(_data.MaskChannels));
             using (var init = new Generator(RandomStreams.GeneratorSeed(GeneratorStream.Initialization, setup.Seed)))
                 Model = DenoiserFactory.Create(setup.Model, geometry, init, _dropoutRandom);
@@ -58,8 +63,11 @@ public sealed class Trainer : IDisposable
             _adam = new torch.optim.Adam(_flat, _settings.Lr);
             _ema = _settings.EmaHalflifeKimg > 0 ? new torch.optim.ExponentialMovingAverage(_flat) : null;
             var state = resumeFrom is null ? TrainingState.Initial : LoadState(resumeFrom);
-            _loader = new CorruptedBatchLoader(_data, _settings.BatchSize, setup.Seed, setup.Flip, state.LoaderNextBatch);
-            _metrics = new MetricsLog(setup.MetricsFile);
+            _parallel.BroadcastFromPrimary(_flat.data);
+            if (_ema is not null) _parallel.BroadcastFromPrimary(_ema.shadow);
+            var (localBatch, shard) = _parallel.ShardBatch(_settings.BatchSize);
+            _loader = new CorruptedBatchLoader(_data, localBatch, setup.Seed, setup.Flip, state.LoaderNextBatch, shardIndex: shard, shardCount: _parallel.WorldSize);
+            _metrics = _parallel.IsPrimary ? new MetricsLog(setup.MetricsFile) : null;
         }
         catch
         {
@@ -122,6 +130,7 @@ public sealed class Trainer : IDisposable
             loss.backward();
             lossSum += loss.item<double>();
         }
+        (lossSum, _stopAgreed) = _parallel.AverageGradients(_flat.grad, lossSum, _cancel.IsCancellationRequested);
         Step++;
         ImagesSeen += ImagesPerStep;
         if (!double.IsFinite(lossSum) || !_flat.grads_are_finite())
@@ -160,7 +169,9 @@ public sealed class Trainer : IDisposable
         var tickSteps = 0;
         var nextTick = ImagesSeen + tickImages;
         var nextCheckpoint = ImagesSeen + checkpointImages;
-        while (ImagesSeen < total && !cancel.IsCancellationRequested)
+        _cancel = cancel;
+        // Ranks stop together, at the first step after any of them was cancelled; one process stops at once.
+        while (ImagesSeen < total && !(_parallel.WorldSize == 1 ? cancel.IsCancellationRequested : _stopAgreed))
         {
             var loss = TrainStep();
             if (!double.IsNaN(loss))
@@ -173,7 +184,7 @@ public sealed class Trainer : IDisposable
                 var seconds = clock.Elapsed.TotalSeconds;
                 var rate = (ImagesSeen - tickStart.images) / Math.Max(1e-9, seconds - tickStart.seconds);
                 var tick = new TrainingTick(Step, ImagesSeen / 1000.0, tickSteps > 0 ? tickLoss / tickSteps : double.NaN, LearningRate, rate, seconds - tickStart.seconds, SkippedSteps, LastGradNorm);
-                _metrics.Append(tick);
+                _metrics?.Append(tick);
                 progress?.Report(new TrainingProgress(tick.Kimg, total / 1000, tick.Loss, rate, TimeSpan.FromSeconds((total - ImagesSeen) / Math.Max(rate, 1e-9)), Step, SkippedSteps));
                 (tickStart, tickLoss, tickSteps, nextTick) = ((ImagesSeen, seconds), 0, 0, nextTick + tickImages);
             }
@@ -206,6 +217,11 @@ public sealed class Trainer : IDisposable
         tensors.Add(new(Checkpoint.AdamExpAvgSq, _adam.exp_avg_sq));
         tensors.Add(new(Checkpoint.TrainGeneratorState, _trainRandom.get_state()));
         tensors.Add(new(Checkpoint.DropoutGeneratorState, _dropoutRandom.get_state()));
+        // Every rank takes part in gathering the per-rank generator states; rank 0 alone writes.
+        var (rankTensors, rankMetadata) = _parallel.CheckpointState((Checkpoint.TrainGeneratorState, _trainRandom), (Checkpoint.DropoutGeneratorState, _dropoutRandom));
+        var path = Path.Combine(CheckpointDirectory, Checkpoint.FileName(Step));
+        if (!_parallel.IsPrimary) return path;
+        tensors.AddRange(rankTensors);
         var header = new CheckpointHeader
         {
             State = State,
@@ -221,8 +237,7 @@ public sealed class Trainer : IDisposable
             Parameters = Model.parameter_count(),
             Tool = ToolVersion.Describe(),
         };
-        var path = Path.Combine(CheckpointDirectory, Checkpoint.FileName(Step));
-        Checkpoint.Save(path, tensors, header);
+        Checkpoint.Save(path, tensors, header, rankMetadata);
         return path;
     }
 
@@ -243,6 +258,7 @@ public sealed class Trainer : IDisposable
         _adam.load_state(file.GetTensor(Checkpoint.AdamExpAvg), file.GetTensor(Checkpoint.AdamExpAvgSq), state.AdamStep);
         _trainRandom.set_state(file.GetTensor(Checkpoint.TrainGeneratorState));
         _dropoutRandom.set_state(file.GetTensor(Checkpoint.DropoutGeneratorState));
+        _parallel.RestoreCheckpointState(file, (Checkpoint.TrainGeneratorState, _trainRandom), (Checkpoint.DropoutGeneratorState, _dropoutRandom));
         (Step, ImagesSeen, SkippedSteps, _nonFiniteInARow) = (state.Step, state.ImagesSeen, state.SkippedSteps, state.NonfiniteInARow);
         return state;
     }

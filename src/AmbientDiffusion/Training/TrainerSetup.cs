@@ -32,4 +32,7 @@ public sealed record TrainerSetup
 
     /// <summary>The run's metrics log (JSON lines).</summary>
     public required string MetricsFile { get; init; }
+
+    /// <summary>This process's place in a data-parallel job (default: a single process).</summary>
+    public DataParallel Parallel { get; init; } = DataParallel.Single;
 }

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using Spectre.Console;
+
+namespace AmbientDiffusion.Cli.Commands;
+
+/// <summary>`ambient launch`: data-parallel workers of this CLI on one machine, like torchrun --standalone.</summary>
+internal static class LaunchCommand
+{
+    public static Command Create()
+    {
+        var nproc = new Option<int>("--nproc") { Description = "Worker processes (one per GPU, or a share of the CPU cores each).", Required = true };
+        var output = new Option<bool>("--all-output") { Description = "Show every rank's output (default: rank 0's only)." };
+        var port = new Option<int?>("--master-port") { Description = "Rendezvous port on 127.0.0.1 (default: a free one)." };
+        var command = new Argument<string[]>("command") { Description = "The ambient command each worker runs, after --.", Arity = ArgumentArity.OneOrMore };
+        var launch = new Command("launch", """
+            Run an ambient command as N data-parallel workers on this machine. Each worker gets torchrun's
+            variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) and AMBIENT_NUM_THREADS = cores / N.
+            training.batch_size stays the global batch: each worker trains on batch_size / N of it.
+            If a worker fails, the others are stopped and the exit code is the failed worker's;
+            Ctrl+C reaches every worker (training saves a checkpoint; resume with the same --nproc).
+            Several machines: see docs/distributed.md (torchrun or srun set the same variables).
+
+            Examples:
+              ambient launch --nproc 2 -- train configs/quickstart.yaml
+              ambient launch --nproc 8 -- train configs/celeba64-ambient-p0.8.yaml --set device.type=cuda --resume
+              ambient launch --nproc 2 -- sample -c runs/quickstart --seeds 0-9999
+            """) { nproc, output, port, command };
+        launch.SetAction(result =>
+        {
+            var count = result.GetValue(nproc);
+            if (count < 1) throw new UserErrorException($"--nproc {count}: expected at least 1 worker");
+            var arguments = result.GetValue(command)!;
+            if (arguments.Length > 0 && arguments[0] == "launch") throw new UserErrorException("ambient launch cannot launch itself");
+            var masterPort = result.GetValue(port) ?? FreeLoopbackPort();
+            if (masterPort is < 1 or > 65535) throw new UserErrorException($"--master-port {masterPort}: expected 1..65535");
+            AnsiConsole.MarkupLineInterpolated($"launch: {count} workers of `ambient {string.Join(' ', arguments)}`, rendezvous at 127.0.0.1:{masterPort}");
+            using var interrupt = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                // Forwarded once to every worker (they run in their own session and do not see the terminal's Ctrl+C).
+                e.Cancel = true;
+                interrupt.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                using var workers = WorkerGroup.Start(count, arguments, masterPort, result.GetValue(output));
+                var (code, failure) = workers.Wait(interrupt.Token);
+                if (failure is not null) AnsiConsole.MarkupLineInterpolated($"[red]launch:[/] {failure}");
+                return code;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return launch;
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
