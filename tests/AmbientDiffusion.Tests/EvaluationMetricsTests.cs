@@ -7,7 +7,7 @@ namespace AmbientDiffusion.Tests;
 
 /// <summary>FD, KID and precision/recall/density/coverage against NumPy/SciPy (Fixtures/metrics/reference.py) and
 /// against what the definitions imply for identical, shifted and collapsed distributions.</summary>
-public class EvaluationMetricsTests
+public class EvaluationMetricsTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly string FixtureFolder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "metrics");
 
@@ -88,6 +88,7 @@ public class EvaluationMetricsTests
         Assert.True(Math.Abs(kid.Mean) < 1e-3, $"KID {kid.Mean}");
 
         var prdc = PrecisionRecallDensityCoverage.Compute(b, a);
+        output.WriteLine($"1000 x 1000-d identical: FD {fd:G6} (floor {floor:G6}), KID {kid.Mean:G4}, {prdc}");
         using var sanity = JsonDocument.Parse(File.ReadAllText(Path.Combine(FixtureFolder, "sanity.json")));
         double Measured(string group, string key) => sanity.RootElement.GetProperty(group).GetProperty(key).GetDouble();
         // Precision and recall of identical distributions are not 0.5 at this size and width: the reference measures
