@@ -8,7 +8,7 @@ namespace AmbientDiffusion.Classification;
 /// <param name="BatchSize">Images per Adam step.</param>
 /// <param name="LearningRate">Adam's step size.</param>
 /// <param name="Seed">Seeds the initial weights and every epoch's shuffle.</param>
-public sealed record ClassifierTrainingOptions(int Epochs = 4, int BatchSize = 64, double LearningRate = 1e-3, ulong Seed = 0)
+public sealed record ClassifierTrainingOptions(int Epochs = 6, int BatchSize = 64, double LearningRate = 1e-3, ulong Seed = 0)
 {
     /// <summary>Checks every value, naming the option that is wrong.</summary>
     public void Validate()
