@@ -37,7 +37,7 @@ internal static class TrainCommand
             var runDirectory = Path.Combine(runner.RunsRoot, config.Name);
             CommandRunner.LogDirectory = runDirectory;
             using var cancel = new CancelOnCtrlC();
-            AnsiConsole.MarkupLineInterpolated($"[bold]{config.Name}[/]: {config.Loss.Kind} loss, {config.Training.DurationKimg} kimg on {config.Device.Type}{(config.Device.Bf16 ? " (bf16 autocast)" : "")}; run directory {runDirectory}");
+            AnsiConsole.MarkupLineInterpolated($"[bold]{config.Name}[/]: {Common.Yaml.EnumName(config.Loss.Kind)} loss, {config.Training.DurationKimg} kimg on {config.Device.Type}{(config.Device.Bf16 ? " (bf16 autocast)" : "")}; run directory {runDirectory}");
             if (config.Device.Bf16 && Torch.Device.Parse(config.Device.Type).Type == Torch.DeviceType.CPU && !Torch.torch.cpu.has_native_bf16())
                 AnsiConsole.MarkupLine("[yellow]warning:[/] device.bf16 on a CPU without native bf16 (AVX512-BF16 or AMX): autocast will run slower than float32");
             var outcome = ConsoleProgress.Stages(report => runner.Run(config, runDirectory, result.GetValue(resume),

@@ -38,6 +38,11 @@ public sealed class DatasetSection
     /// <summary>Skip undecodable images instead of stopping.</summary>
     public bool SkipBad { get; set; }
 
+    /// <summary>CelebA attributes that label the images (1 to 8 names from list_attr_celeba.txt; k names give 2^k
+    /// classes); unset keeps the source's own labels (IDX label files, class sub-folders) or none. Null when unset, so
+    /// the data cache's key of every config without it stays what it was.</summary>
+    public List<string>? CelebaAttributes { get; set; }
+
     internal void Validate()
     {
         SettingException.Check(!string.IsNullOrWhiteSpace(Source), "source", Source, "a folder, CelebA folder, IDX file or fashion-mnist[:train|:test]");
@@ -53,7 +58,10 @@ public sealed class DatasetSection
     /// <summary>The options of <c>prepare</c> for a source of the given kind.</summary>
     public PrepareOptions ToOptions(ImageSource source) => Options(Channels != 0 ? Channels : source is IdxSource ? 1 : 3);
 
-    private PrepareOptions Options(int channels) => new(Resolution, channels, Crop > 0 ? Crop : null, Count > 0 ? Count : null, Heldout, Seed, SkipBad);
+    private PrepareOptions Options(int channels) => new(Resolution, channels, Crop > 0 ? Crop : null, Count > 0 ? Count : null, Heldout, Seed, SkipBad)
+    {
+        CelebAAttributes = CelebaAttributes,
+    };
 }
 
 /// <summary>The corruption, drawn once per image from (seed, index) (ambient-spec §1): the operator's settings
