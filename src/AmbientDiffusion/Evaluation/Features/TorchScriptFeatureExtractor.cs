@@ -74,7 +74,8 @@ public sealed class TorchScriptFeatureExtractor : IFeatureExtractor
     {
         if (output.dim() < 1 || output.size(0) != count)
             throw new TorchException("jit.forward", $"TorchScript file '{FilePath}': forward returned shape [{string.Join(", ", output.shape)}], expected [{count}, D] features for {count} images");
-        var rows = output.to(ScalarType.Float32).flatten(1);
+        // A network returning one number per image ([N]) gives 1-d rows; anything with more dims is flattened per image.
+        var rows = output.dim() == 1 ? output.to(ScalarType.Float32).unsqueeze(1) : output.to(ScalarType.Float32).flatten(1);
         if (UnitNormalized) rows = FeatureSpaces.UnitRows(rows);
         return rows.cpu().contiguous();
     }
