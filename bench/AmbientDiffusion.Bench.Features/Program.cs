@@ -4,6 +4,7 @@
 //
 //   OPENBLAS_NUM_THREADS=1 dotnet bench/AmbientDiffusion.Bench.Features/bin/Release/net10.0/AmbientDiffusion.Bench.Features.dll \
 //       --model FILE --kind inception --images 256 --size 64 --batch 64 --threads 2 --repeats 3
+//       --model clf.safetensors --kind classifier --channels 1 --size 28 (the in-product classifier)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -14,6 +15,7 @@ string? model = null;
 var kind = "inception";
 var images = 256;
 var size = 64;
+var channels = 3;
 var batch = 64;
 var threads = 2;
 var repeats = 3;
@@ -24,6 +26,7 @@ for (var i = 0; i < args.Length; i++)
     switch (args[i])
     {
         case "--model": model = args[++i]; break;
+        case "--channels": channels = Int(); break;
         case "--kind": kind = args[++i]; break;
         case "--images": images = Int(); break;
         case "--size": size = Int(); break;
@@ -32,14 +35,14 @@ for (var i = 0; i < args.Length; i++)
         case "--repeats": repeats = Int(); break;
         case "--device": device = Device.Parse(args[++i]); break;
         default:
-            throw new ArgumentException($"unknown option {args[i]}: expected --model FILE --kind inception|dinov2|sscd|torchscript --images N --size S --batch B --threads T --repeats R --device cpu|cuda");
+            throw new ArgumentException($"unknown option {args[i]}: expected --model FILE --kind inception|dinov2|sscd|torchscript|classifier --channels C --images N --size S --batch B --threads T --repeats R --device cpu|cuda");
     }
 }
 if (model is null) throw new ArgumentException("--model FILE is required (a TorchScript file, e.g. bench/results/resnet_like.pt from make_model.py)");
 torch.set_num_threads(threads);
 using var generator = new Generator(1);
 using var data = torch.NewDisposeScope();
-var pixels = torch.randint(0, 256, [images, 3, size, size], ScalarType.Byte, generator: generator);
+var pixels = torch.randint(0, 256, [images, channels, size, size], ScalarType.Byte, generator: generator);
 using var extractor = FeatureExtractors.Create(FeatureSpec.Parse($"{kind}:{model}"), device, new FeatureExtractorOptions { BatchSize = batch });
 var rates = new List<double>();
 using (torch.NewDisposeScope())
