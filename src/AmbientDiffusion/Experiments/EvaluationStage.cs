@@ -16,6 +16,12 @@ namespace AmbientDiffusion.Experiments;
 /// </summary>
 public static class EvaluationStage
 {
+    /// <summary>Images an automatically trained classifier sees at least (epochs × training images).</summary>
+    public const int AutoClassifierImages = 60_000;
+
+    /// <summary>The most epochs an automatically trained classifier gets (tiny datasets would otherwise take hundreds).</summary>
+    public const int AutoClassifierMaxEpochs = 40;
+
     /// <summary>The spaces of <paramref name="config"/> given its classifier (null: none).</summary>
     public static IReadOnlyList<FeatureSpec> Spaces(ExperimentConfig config, string? classifier)
     {
@@ -34,9 +40,16 @@ public static class EvaluationStage
         if (!string.Equals(setting, "auto", StringComparison.Ordinal))
             return File.Exists(setting) ? setting : throw new ConfigException($"evaluation.classifier = {setting}: no such file (a checkpoint from `ambient classifier train`, auto, or empty)", "evaluation.classifier");
         if (preparedPath is null) return null;
+        int count;
         using (var prepared = PreparedDataset.Open(preparedPath))
+        {
             if (prepared.Labels is null) return null;
-        return cache.Classifier(preparedPath, new ClassifierTrainingOptions(Seed: config.Seed), Device.Parse(config.Device.Type), progress);
+            count = prepared.Count;
+        }
+        // Small training sets get more epochs, so that the evaluation network sees at least AutoClassifierImages images.
+        var defaults = new ClassifierTrainingOptions(Seed: config.Seed);
+        var epochs = Math.Clamp((int)Math.Ceiling((double)AutoClassifierImages / count), defaults.Epochs, AutoClassifierMaxEpochs);
+        return cache.Classifier(preparedPath, defaults with { Epochs = epochs }, Device.Parse(config.Device.Type), progress);
     }
 
     /// <summary>The evaluation tables of the run's spaces that have metrics, as sections for report.html.</summary>
