@@ -12,13 +12,7 @@ namespace AmbientDiffusion.Memorization;
 /// </summary>
 internal static class MemorizationHtml
 {
-    private const string Style = """
-        body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}
-        table{border-collapse:collapse;margin:8px 0 16px}
-        th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}
-        th{background:#f3f3f3}
-        td.l,th.l{text-align:left}
-        code{font-size:12px}
+    private const string Style = ReportStyle.Base + """
         img{image-rendering:pixelated;width:96px;height:auto;display:block}
         .worst td{text-align:center;vertical-align:top}
         .grid{display:flex;flex-wrap:wrap;gap:4px;max-width:1100px}

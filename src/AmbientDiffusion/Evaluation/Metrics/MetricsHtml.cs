@@ -10,14 +10,7 @@ namespace AmbientDiffusion.Evaluation.Metrics;
 /// </summary>
 public static class MetricsHtml
 {
-    private const string Style = """
-        body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}
-        table{border-collapse:collapse;margin:8px 0 16px}
-        th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}
-        th{background:#f3f3f3}
-        td.l,th.l{text-align:left}
-        code{font-size:12px}
-        """;
+    private const string Style = Reporting.ReportStyle.Base;
 
     /// <summary>The standalone page: the fragment and the full metrics.json.</summary>
     public static string Page(EvaluationResult result, string json)
