@@ -37,14 +37,7 @@ public class DistributedTrainerTests
         return path;
     }
 
-    internal static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    internal static int FreePort() => AmbientDiffusion.Cli.Commands.LaunchCommand.FreeLoopbackPort();
 
     /// <summary>Runs <paramref name="body"/> on two ranks (threads), each with a trainer joined to one group.</summary>
     private static T[] OnTwoRanks<T>(Func<int, DataParallel> join, Func<DataParallel, T> body)

@@ -59,7 +59,8 @@ internal static class LaunchCommand
         return launch;
     }
 
-    private static int FreeLoopbackPort()
+    /// <summary>A loopback port nobody listens on now (the launcher's rendezvous port; also used by the tests).</summary>
+    internal static int FreeLoopbackPort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

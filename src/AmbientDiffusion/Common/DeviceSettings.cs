@@ -16,17 +16,23 @@ public sealed record DeviceSettings
     /// <summary>TF32 matrix products on CUDA.</summary>
     public bool Tf32 { get; init; } = true;
 
-    /// <summary>Throws <see cref="SettingException"/> naming the first invalid setting.</summary>
-    public void Validate()
+    /// <summary>Throws a <see cref="SettingException"/> on <paramref name="setting"/> unless <paramref name="text"/> names a device.</summary>
+    public static void CheckDevice(string setting, string text)
     {
         try
         {
-            Torch.Device.Parse(Type);
+            Torch.Device.Parse(text);
         }
         catch (ArgumentException)
         {
-            throw new SettingException("type", Type, "cpu, cuda, cuda:N or auto");
+            throw new SettingException(setting, text, "cpu, cuda, cuda:N or auto");
         }
+    }
+
+    /// <summary>Throws <see cref="SettingException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        CheckDevice("type", Type);
         SettingException.Check(Threads is >= 0 and <= 1024, "threads", Threads, "0 (one per core) or a positive count");
     }
 }

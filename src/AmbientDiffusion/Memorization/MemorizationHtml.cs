@@ -62,7 +62,7 @@ internal static class MemorizationHtml
                      ("features: samples", report.Inputs.FeaturesSamples), ("features: train", report.Inputs.FeaturesTrain), ("features: heldout", report.Inputs.FeaturesHeldOut) })
         {
             if (file is null) continue;
-            html.Append($"<tr><td class=\"l\">{E(role)}</td><td class=\"l\"><code>{E(file.Path)}</code></td><td class=\"l\">{E(file.Tensor)}</td><td>{string.Join(" x ", file.Shape)}</td><td class=\"l\"><code>{file.Sha256}</code></td></tr>\n");
+            html.Append($"<tr><td class=\"l\">{E(role)}</td>{FileCells(file)}</tr>\n");
         }
         html.Append("</table>\n");
         if (report.Notes.Count > 0)
@@ -154,5 +154,11 @@ internal static class MemorizationHtml
     /// <summary>Five significant digits, invariant culture.</summary>
     internal static string Display(double value) => value.ToString("G5", CultureInfo.InvariantCulture);
 
-    private static string E(string text) => System.Security.SecurityElement.Escape(text) ?? "";
+    private static string E(string text) => Xml.Escape(text);
+
+    /// <summary>An input file's table cells (path, tensor, shape, then <paramref name="seeds"/> when given, SHA-256), shared by
+    /// every report that lists its inputs.</summary>
+    internal static string FileCells(InputFile file, string? seeds = null) =>
+        $"<td class=\"l\"><code>{E(file.Path)}</code></td><td class=\"l\">{E(file.Tensor)}</td><td>{string.Join(" x ", file.Shape)}</td>"
+        + (seeds is null ? "" : $"<td class=\"l\">{E(seeds)}</td>") + $"<td class=\"l\"><code>{file.Sha256}</code></td>";
 }

@@ -36,14 +36,7 @@ public sealed record MemorizationSettings
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
-        try
-        {
-            Torch.Device.Parse(Device);
-        }
-        catch (ArgumentException)
-        {
-            throw new SettingException("device", Device, "cpu, cuda, cuda:N or auto");
-        }
+        DeviceSettings.CheckDevice("device", Device);
         SettingException.Check(Downsample is >= 0 and <= 1024, "downsample", Downsample, "a side of 1 to 1024 pixels, or 0 to leave the downsampled space out");
         SettingException.Check(CarliniNeighbors is >= 2 and <= 10000, "carlini_neighbors", CarliniNeighbors, "2 to 10000 neighbours");
         SettingException.Check(CarliniAlpha is > 0 and <= 1, "carlini_alpha", CarliniAlpha, "a factor in (0, 1]");

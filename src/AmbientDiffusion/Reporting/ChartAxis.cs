@@ -78,7 +78,7 @@ internal static class ChartText
     public static string N(double v) => Math.Round(v, 2).ToString("0.##", CultureInfo.InvariantCulture);
 
     /// <summary>Text escaped for XML content and attributes.</summary>
-    public static string Escape(string text) => System.Security.SecurityElement.Escape(text) ?? "";
+    public static string Escape(string text) => Xml.Escape(text);
 
     /// <summary>Series colours (colour-blind friendly), cycled.</summary>
     public static readonly (byte R, byte G, byte B)[] Palette =

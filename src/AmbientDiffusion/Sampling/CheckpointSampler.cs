@@ -102,12 +102,7 @@ public sealed class CheckpointSampler : IDisposable
     public static string DescribeOptions(SamplerOptions options) => JsonSerializer.Serialize(options.ToSamplerOptions(), ProvenanceJson.Options);
 
     /// <summary>The run's name, as its resolved config records it.</summary>
-    public string RunName => Yaml.LenientDeserializer.Deserialize<RunNameOnly?>(Header.ResolvedConfig)?.Name ?? "";
-
-    private sealed record RunNameOnly
-    {
-        public string Name { get; init; } = "";
-    }
+    public string RunName => Header.RunName;
 
     /// <inheritdoc />
     public void Dispose()

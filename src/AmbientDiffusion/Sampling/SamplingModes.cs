@@ -17,7 +17,7 @@ public static class SamplingModes
         {
             var spec = header.DataCorruptionSpec(path) ?? throw new InvalidDataException($"{path}: a model with mask input, but the checkpoint records no 'data_corruption_spec'");
             // The sampler draws masks like the training masks; noise is not part of a mask.
-            var maskOnly = (spec.ToSpec() with { NoiseSigma = 0, NoiseFraction = 1 }).ToOperator();
+            var maskOnly = (spec with { NoiseSigma = 0, NoiseFraction = 1 }).ToOperator();
             return new FixedMaskSampling(maskOnly, new FurtherCorruption(header.Loss.Delta, header.Loss.FurtherCorruption), header.Geometry.MaskChannels);
         }
         return header.Loss.Kind == LossKind.Tweedie && header.DataNoiseSigmaMax > 0 ? new EarlyStopSampling(header.DataNoiseSigmaMax) : SamplingMode.Plain;

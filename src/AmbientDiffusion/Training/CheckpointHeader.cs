@@ -37,6 +37,8 @@ public sealed record CheckpointHeader
 #pragma warning disable CS1591
     public required TrainingState State { get; init; }
     public required string ResolvedConfig { get; init; }
+    /// <summary>The run's name, as its resolved config records it.</summary>
+    public string RunName { get; init; } = "";
     public required ModelSettings Model { get; init; }
     public required LossSettings Loss { get; init; }
     public required string DataPath { get; init; }
@@ -97,6 +99,7 @@ public sealed record CheckpointHeader
         {
             State = new TrainingState(Long("step"), Long("images_seen"), Long("loader_next_batch"), Long("adam_step"), Int("skipped_steps"), Int("nonfinite_in_a_row")),
             ResolvedConfig = config,
+            RunName = sections.Name,
             Model = sections.Model,
             Loss = sections.Loss,
             DataPath = Require("data"),
@@ -115,6 +118,7 @@ public sealed record CheckpointHeader
     /// <summary>The parts of a resolved config that describe the trained model (every other key is ignored).</summary>
     internal sealed record ResolvedSections
     {
+        public string Name { get; init; } = "";
         public ModelSettings Model { get; init; } = new();
         public LossSettings Loss { get; init; } = new();
     }

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using AmbientDiffusion.Memorization;
+using AmbientDiffusion.Reporting;
 
 namespace AmbientDiffusion.Evaluation.Metrics;
 
@@ -10,7 +12,7 @@ namespace AmbientDiffusion.Evaluation.Metrics;
 /// </summary>
 public static class MetricsHtml
 {
-    private const string Style = Reporting.ReportStyle.Base;
+    private const string Style = ReportStyle.Base;
 
     /// <summary>The standalone page: the fragment and the full metrics.json.</summary>
     public static string Page(EvaluationResult result, string json)
@@ -54,12 +56,12 @@ public static class MetricsHtml
         for (var s = 0; s < sets; s++)
         {
             var set = result.SampleSets[s];
-            html.Append($"<tr><td class=\"l\">samples (set {s + 1})</td><td class=\"l\"><code>{E(set.Source.Path)}</code></td><td class=\"l\">{E(set.Source.Tensor)}</td><td>{string.Join(" x ", set.Source.Shape)}</td><td class=\"l\">{E(set.Seeds)}</td><td class=\"l\"><code>{set.Source.Sha256}</code></td></tr>\n");
+            html.Append($"<tr><td class=\"l\">samples (set {s + 1})</td>{MemorizationHtml.FileCells(set.Source, set.Seeds)}</tr>\n");
         }
         var reference = result.Reference;
-        html.Append($"<tr><td class=\"l\">reference ({E(result.ReferenceSplit)})</td><td class=\"l\"><code>{E(reference.Path)}</code></td><td class=\"l\">{E(reference.Tensor)}</td><td>{string.Join(" x ", reference.Shape)}</td><td class=\"l\"></td><td class=\"l\"><code>{reference.Sha256}</code></td></tr>\n");
+        html.Append($"<tr><td class=\"l\">reference ({E(result.ReferenceSplit)})</td>{MemorizationHtml.FileCells(reference, "")}</tr>\n");
         if (result.Floor.Source is { } floor)
-            html.Append($"<tr><td class=\"l\">floor</td><td class=\"l\"><code>{E(floor.Path)}</code></td><td class=\"l\">{E(floor.Tensor)}</td><td>{string.Join(" x ", floor.Shape)}</td><td class=\"l\"></td><td class=\"l\"><code>{floor.Sha256}</code></td></tr>\n");
+            html.Append($"<tr><td class=\"l\">floor</td>{MemorizationHtml.FileCells(floor, "")}</tr>\n");
         html.Append("</table>\n");
         if (result.Notes.Count > 0)
         {
@@ -84,5 +86,5 @@ public static class MetricsHtml
     /// <summary>Five significant digits, invariant culture.</summary>
     private static string Display(double value) => value.ToString("G5", CultureInfo.InvariantCulture);
 
-    private static string E(string text) => System.Security.SecurityElement.Escape(text) ?? "";
+    private static string E(string text) => Xml.Escape(text);
 }

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using AmbientDiffusion.Memorization;
 using AmbientDiffusion.Torch.IO;
 
 namespace AmbientDiffusion.Evaluation.Metrics;
@@ -17,14 +17,8 @@ public static class MetricsReportWriter
     /// <summary>File name of the standalone page.</summary>
     public const string HtmlFile = "evaluation.html";
 
-    /// <summary>Serializer settings of metrics.json (snake_case, indented, nulls left out).</summary>
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        WriteIndented = true,
-        NewLine = "\n",
-    };
+    /// <summary>Serializer settings of metrics.json: report.json's (snake_case, indented, nulls left out, "\n").</summary>
+    public static JsonSerializerOptions JsonOptions => MemorizationReportWriter.JsonOptions;
 
     /// <summary>Writes both files into <paramref name="directory"/> (created if needed).</summary>
     public static void Write(EvaluationResult result, string directory)
