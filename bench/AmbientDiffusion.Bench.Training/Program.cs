@@ -89,7 +89,7 @@ internal static class StepBench
         if (device.Type == DeviceType.CUDA) torch.cuda.allow_tf32(true); // the trainer's default (device.tf32)
         using var flat = new torch.optim.FlatParameters(model.parameters());
         using var adam = new torch.optim.Adam(flat, 2e-4);
-        using var draws = new Generator(1);
+        var stepIndex = 0UL;
         var r = options.Resolution;
         using var data = new Generator(3);
         var masks = (torch.rand([batch, options.MaskChannels, r, r], generator: data) < 0.5).to(ScalarType.Float32, device).DetachFromDisposeScope();
@@ -100,6 +100,9 @@ internal static class StepBench
         double Step(FlopCounterMode? counter = null)
         {
             using var scope = torch.NewDisposeScope();
+            // One generator per example, made every step, as the trainer does.
+            using var draws = new StackedGenerator(Enumerable.Range(0, batch).Select(i => (stepIndex << 20) + (ulong)i));
+            stepIndex++;
             Tensor value;
             using (bf16 ? torch.autocast(device.Type) : (IDisposable?)null)
                 value = DiffusionLoss.Reduce(loss.Compute(model, corrupted, draws), LossReduction.Sum);

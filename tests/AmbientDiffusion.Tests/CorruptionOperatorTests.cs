@@ -175,15 +175,17 @@ public class CorruptionOperatorTests
         using var generator = new Generator(3);
         var masks = torch.ones([4, 1, 16, 16]).mul_(torch.rand([4, 1, 16, 16], generator: generator).ge(0.5).to(ScalarType.Float32));
         var redraw = new FurtherCorruption(0.3);
-        var further = redraw.Apply(masks, generator, 0, [0, 1, 2, 3]);
+        using var rows = new StackedGenerator([11, 12, 13, 14]);
+        var further = redraw.Apply(masks, rows, 0, [0, 1, 2, 3]);
         // Ã <= A everywhere, and about delta of the kept pixels go.
         Assert.Equal(0, further.gt(masks).sum().item<long>());
         var keptBefore = masks.sum().item<double>();
         var keptAfter = further.sum().item<double>();
         Assert.InRange(1 - keptAfter / keptBefore, 0.3 - 4 * Math.Sqrt(0.21 / keptBefore), 0.3 + 4 * Math.Sqrt(0.21 / keptBefore));
         var fixedMode = new FurtherCorruption(0.3, FurtherCorruptionMode.Fixed);
-        var first = fixedMode.Apply(torch.ones([2, 1, 8, 8]), generator, 5, [7, 9]);
-        var again = fixedMode.Apply(torch.ones([2, 1, 8, 8]), generator, 5, [9, 7]);
+        using var pair = new StackedGenerator([21, 22]);
+        var first = fixedMode.Apply(torch.ones([2, 1, 8, 8]), pair, 5, [7, 9]);
+        var again = fixedMode.Apply(torch.ones([2, 1, 8, 8]), pair, 5, [9, 7]);
         Assert.Equal(first[0].data<float>(), again[1].data<float>());
         Assert.NotEqual(first[0].data<float>(), first[1].data<float>());
     }

@@ -53,13 +53,18 @@ public class LossTests
         using var denoiser = new EdmPreconditioner(new KnownNetwork(1, 1, 3));
         const double delta = 0.3;
         var loss = new AmbientLoss(new NoiseLevelDistribution(), new FurtherCorruption(delta), 0);
-        using var generator = new Generator(42);
+        using var generator = new StackedGenerator([42, 43]);
         var terms = loss.Compute(denoiser, batch, generator);
 
-        using var replay = new Generator(42);
-        var sigma = torch.randn([2], generator: replay).data<float>().Select(z => Math.Exp(z * 1.2 - 1.2)).ToArray();
-        var keep = torch.rand([2, 1, 3, 3], generator: replay).data<float>();
-        var noise = torch.randn([2, 1, 3, 3], generator: replay).data<float>();
+        // Replay each example's own generator: σ, then its further-corruption draw, then its noise.
+        var (sigma, keep, noise) = (new double[2], new float[18], new float[18]);
+        for (var b = 0; b < 2; b++)
+        {
+            using var replay = new Generator(42 + (ulong)b);
+            sigma[b] = Math.Exp(torch.randn([], generator: replay).item<float>() * 1.2 - 1.2);
+            torch.rand([1, 3, 3], generator: replay).data<float>().CopyTo(keep, 9 * b);
+            torch.randn([1, 3, 3], generator: replay).data<float>().CopyTo(noise, 9 * b);
+        }
         var expected = new double[18];
         for (var i = 0; i < 18; i++)
         {
@@ -86,13 +91,13 @@ public class LossTests
         var batch = new CorruptedBatch(torch.tensor(Y, [2, 1, 3, 3]), torch.ones([2, 1, 3, 3]), torch.tensor(sigmaN), [0, 1]);
         using var denoiser = new EdmPreconditioner(new KnownNetwork(1, 0, 3));
         var loss = new TweedieLoss(new NoiseLevelDistribution());
-        using var generator = new Generator(7);
+        using var generator = new StackedGenerator([7, 8]);
         var terms = loss.Compute(denoiser, batch, generator).Terms.data<float>();
 
-        using var replay = new Generator(7);
+        using var replay = new StackedGenerator([7, 8]);
         var sigmaT = new NoiseLevelDistribution().SampleAbove(torch.tensor(sigmaN), replay).data<float>();
         Assert.True(sigmaT[0] > 0.3f);
-        var noise = torch.randn([2, 1, 3, 3], generator: replay).data<float>();
+        var noise = replay.randn([1, 3, 3]).data<float>();
         var expected = new double[18];
         for (var i = 0; i < 18; i++)
         {
@@ -117,15 +122,15 @@ public class LossTests
         using var denoiser = new EdmPreconditioner(new KnownNetwork(1, 0, 3));
         const double weight = 0.7;
         var withConsistency = new TweedieLoss(new NoiseLevelDistribution(), consistency: new ConsistencyOptions(weight, Steps: 1));
-        using var generator = new Generator(9);
+        using var generator = new StackedGenerator([9, 10]);
         var total = withConsistency.Compute(denoiser, batch, generator).Terms.data<float>();
 
-        // Replay: the Tweedie part's draws, then σ_lo's uniform, then one reverse step's noise per run.
-        using var replay = new Generator(9);
+        // Replay each example's generator: the Tweedie part's draws, then σ_lo's uniform, then one reverse step's noise per run.
+        using var replay = new StackedGenerator([9, 10]);
         var tweedie = new TweedieLoss(new NoiseLevelDistribution()).Compute(denoiser, batch, replay).Terms.data<float>();
-        var u = torch.rand([2], generator: replay).data<float>();
-        var z1 = torch.randn([2, 1, 3, 3], generator: replay).data<float>();
-        var z2 = torch.randn([2, 1, 3, 3], generator: replay).data<float>();
+        var u = replay.rand([]).data<float>();
+        var z1 = replay.randn([1, 3, 3]).data<float>();
+        var z2 = replay.randn([1, 3, 3]).data<float>();
         const double sigmaMin = 0.002;
         var expected = new double[18];
         for (var i = 0; i < 18; i++)
@@ -149,8 +154,8 @@ public class LossTests
     public void Noise_levels_above_sigma_n_follow_the_truncated_log_normal()
     {
         using var scope = torch.NewDisposeScope();
-        using var generator = new Generator(1);
         const int n = 20000;
+        using var generator = new StackedGenerator(Enumerable.Range(1, n).Select(i => (ulong)i));
         const double floor = 0.5;
         var sigmas = new NoiseLevelDistribution().SampleAbove(torch.full([n], floor), generator).data<float>();
         Assert.All(sigmas, s => Assert.True(s > floor));

@@ -36,17 +36,18 @@ public enum RandomStream : ulong
 
     /// <summary>KID's random subsets: (evaluation seed, subset, side 0 = first set / 1 = second).</summary>
     KidSubsets = 0x4B1D,
+
+    /// <summary>The libtorch generator of one training example — its σ, diffusion noise and redrawn further corruption:
+    /// (training seed, position in the image stream). Keyed by position, not by rank or batch, so any number of
+    /// workers and any batch split draw the same numbers for the same example.</summary>
+    TrainingExample = 0x7E_A1,
 }
 
 /// <summary>
-/// The libtorch generators of a training run, each seeded by the run's seed XOR its key (the training generator uses
-/// the seed itself). Listed here for the same reason as <see cref="RandomStream"/>.
+/// The libtorch generators of a training run that are not per example, each seeded by the run's seed XOR its key. Listed here for the same reason as <see cref="RandomStream"/>.
 /// </summary>
 public enum GeneratorStream : ulong
 {
-    /// <summary>σ, the diffusion noise and the redrawn further corruption of every step.</summary>
-    Training = 0,
-
     /// <summary>Dropout masks.</summary>
     Dropout = 0xD709_0D70,
 
@@ -65,6 +66,10 @@ public static class RandomStreams
         indices.CopyTo(keys[1..]);
         return new SeededRandom(seed, keys);
     }
+
+    /// <summary>A 64-bit seed for a libtorch generator, drawn from the keyed stream (a libtorch CPU generator keeps
+    /// only its low 32 bits: mt19937's seed).</summary>
+    public static ulong Seed(RandomStream stream, ulong seed, params ReadOnlySpan<ulong> indices) => For(stream, seed, indices).NextUInt64();
 
     /// <summary>The seed of a run's libtorch generator for <paramref name="stream"/>.</summary>
     public static ulong GeneratorSeed(GeneratorStream stream, ulong seed) => seed ^ (ulong)stream;

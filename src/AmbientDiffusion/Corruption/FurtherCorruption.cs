@@ -40,15 +40,15 @@ public sealed record FurtherCorruption
 
     /// <summary>
     /// Ã = A ⊙ B for a batch of masks A [B, Cm, H, W] (float 0/1). In <see cref="FurtherCorruptionMode.Redraw"/> mode B comes
-    /// from <paramref name="generator"/>; in <see cref="FurtherCorruptionMode.Fixed"/> mode from (seed, image index), so an
+    /// from each example's generator in <paramref name="random"/>; in <see cref="FurtherCorruptionMode.Fixed"/> mode from (seed, image index), so an
     /// image always gets the same B.
     /// </summary>
-    public Tensor Apply(Tensor masks, Generator generator, ulong seed, IReadOnlyList<int> imageIndices)
+    public Tensor Apply(Tensor masks, StackedGenerator random, ulong seed, IReadOnlyList<int> imageIndices)
     {
         var shape = masks.shape;
         using var scope = torch.NewDisposeScope();
         var keep = Mode == FurtherCorruptionMode.Redraw
-            ? torch.rand(shape, ScalarType.Float32, Device.CPU, generator).ge(Delta).to(masks.dtype, masks.device)
+            ? random.rand(shape[1..]).ge(Delta).to(masks.dtype, masks.device)
             : torch.tensor(FixedKeep(seed, imageIndices, (int)(shape[1] * shape[2] * shape[3])), shape).to(masks.dtype, masks.device);
         return scope.MoveToOuter(masks * keep);
     }

@@ -21,14 +21,14 @@ public sealed class AmbientLoss(NoiseLevelDistribution sigmas, FurtherCorruption
     public override int NetworkMaskChannels(int dataMaskChannels) => dataMaskChannels;
 
     /// <inheritdoc />
-    public override LossTerms Compute(EdmPreconditioner denoiser, CorruptedBatch batch, Generator generator)
+    public override LossTerms Compute(EdmPreconditioner denoiser, CorruptedBatch batch, StackedGenerator random)
     {
         using var scope = torch.NewDisposeScope();
         var (y, a) = (batch.Observations, batch.Masks);
-        var sigma = sigmas.Sample((int)y.size(0), generator).to(y.device);
+        var sigma = sigmas.Sample(random).to(y.device);
         var s = PerImage(sigma);
-        var aTilde = further.Apply(a, generator, seed, batch.Indices);
-        var xIn = aTilde * (y + Noise(y, generator) * s);
+        var aTilde = further.Apply(a, random, seed, batch.Indices);
+        var xIn = aTilde * (y + Noise(y, random) * s);
         var denoised = denoiser.forward(xIn, sigma, aTilde);
         var terms = denoiser.LossWeight(s, aTilde, y) * (a * (denoised - y)).square();
         return new LossTerms(scope.MoveToOuter(terms), scope.MoveToOuter(a.expand(y.shape).contiguous()));

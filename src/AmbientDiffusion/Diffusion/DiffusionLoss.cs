@@ -28,9 +28,10 @@ public abstract class DiffusionLoss
     /// <summary>Mask channels the network must accept for this loss on data with <paramref name="dataMaskChannels"/>.</summary>
     public virtual int NetworkMaskChannels(int dataMaskChannels) => 0;
 
-    /// <summary>Computes the terms. <paramref name="generator"/> supplies every random number (σ, noise, further
-    /// corruption), so a step is a function of the weights, the batch and the generator state.</summary>
-    public abstract LossTerms Compute(EdmPreconditioner denoiser, CorruptedBatch batch, Generator generator);
+    /// <summary>Computes the terms. <paramref name="random"/> supplies every random number (σ, noise, further
+    /// corruption), one generator per example in batch order, so an example's terms are a function of the weights, the
+    /// example and its own generator: not of the batch it shares, nor of the rank that computes it.</summary>
+    public abstract LossTerms Compute(EdmPreconditioner denoiser, CorruptedBatch batch, StackedGenerator random);
 
     /// <summary>Reduces terms to the scalar the optimizer minimises.</summary>
     public static Tensor Reduce(LossTerms terms, LossReduction reduction)
@@ -46,8 +47,8 @@ public abstract class DiffusionLoss
         return scope.MoveToOuter(value);
     }
 
-    /// <summary>Standard normal noise like <paramref name="like"/>, drawn on the CPU from <paramref name="generator"/>.</summary>
-    protected static Tensor Noise(Tensor like, Generator generator) => torch.randn(like.shape, ScalarType.Float32, Device.CPU, generator).to(like.device);
+    /// <summary>Standard normal noise like <paramref name="like"/> [B, ...], each example's from its own generator.</summary>
+    protected static Tensor Noise(Tensor like, StackedGenerator random) => random.randn(like.shape[1..]).to(like.device);
 
     /// <summary>σ [B] reshaped to broadcast over [B, C, H, W].</summary>
     protected static Tensor PerImage(Tensor sigma) => sigma.reshape(-1, 1, 1, 1);

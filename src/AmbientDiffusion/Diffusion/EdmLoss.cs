@@ -13,13 +13,13 @@ public sealed class EdmLoss(NoiseLevelDistribution sigmas, bool naive = false) :
     public override LossKind Kind => naive ? LossKind.Naive : LossKind.Edm;
 
     /// <inheritdoc />
-    public override LossTerms Compute(EdmPreconditioner denoiser, CorruptedBatch batch, Generator generator)
+    public override LossTerms Compute(EdmPreconditioner denoiser, CorruptedBatch batch, StackedGenerator random)
     {
         using var scope = torch.NewDisposeScope();
         var y = batch.Observations;
-        var sigma = sigmas.Sample((int)y.size(0), generator).to(y.device);
+        var sigma = sigmas.Sample(random).to(y.device);
         var s = PerImage(sigma);
-        var denoised = denoiser.forward(y + Noise(y, generator) * s, sigma);
+        var denoised = denoiser.forward(y + Noise(y, random) * s, sigma);
         var terms = denoiser.LossWeight(s) * (denoised - y).square();
         return new LossTerms(scope.MoveToOuter(terms), scope.MoveToOuter(torch.ones_like(y)));
     }

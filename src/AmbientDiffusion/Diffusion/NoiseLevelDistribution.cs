@@ -14,33 +14,34 @@ public sealed record NoiseLevelDistribution(double PMean = -1.2, double PStd = 1
     /// objective has almost no mass left, and the data or config is wrong.</summary>
     public const int MaxRejectionRounds = 10000;
 
-    /// <summary>σ [count] drawn from <paramref name="generator"/> (CPU, float32).</summary>
-    public Tensor Sample(int count, Generator generator)
+    /// <summary>σ [B], one per example, each from its own generator of <paramref name="random"/> (CPU, float32).</summary>
+    public Tensor Sample(StackedGenerator random)
     {
         using var scope = torch.NewDisposeScope();
-        return scope.MoveToOuter(torch.randn([count], generator: generator).mul_(PStd).add_(PMean).exp_());
+        return scope.MoveToOuter(random.randn([]).mul_(PStd).add_(PMean).exp_());
     }
 
-    /// <summary>σ [B] with σ_i &gt; σ_n,i for every i (σ_n [B], CPU float32), by rejection.</summary>
-    public Tensor SampleAbove(Tensor noiseSigma, Generator generator)
+    /// <summary>σ [B] with σ_i &gt; σ_n,i for every i (σ_n [B], CPU float32), by rejection: example i redraws from its own
+    /// generator until its draw clears its own floor, so its σ does not depend on the other examples.</summary>
+    public Tensor SampleAbove(Tensor noiseSigma, StackedGenerator random)
     {
         var floor = noiseSigma.data<float>();
+        if (floor.Length != random.Count) throw new ArgumentException($"{floor.Length} noise levels for {random.Count} generators");
         var result = new float[floor.Length];
-        var pending = Enumerable.Range(0, floor.Length).ToList();
-        for (var round = 0; pending.Count > 0; round++)
-        {
-            if (round == MaxRejectionRounds)
-                throw new InvalidOperationException($"could not draw σ above σ_n = {floor[pending[0]]} in {MaxRejectionRounds} rounds: the noise level lies far beyond the training distribution (P_mean {PMean}, P_std {PStd})");
-            using var scope = torch.NewDisposeScope();
-            var draws = Sample(pending.Count, generator).data<float>();
-            var still = new List<int>();
-            for (var k = 0; k < pending.Count; k++)
-            {
-                if (draws[k] > floor[pending[k]]) result[pending[k]] = draws[k];
-                else still.Add(pending[k]);
-            }
-            pending = still;
-        }
+        for (var i = 0; i < floor.Length; i++)
+            result[i] = DrawAbove(floor[i], random[i]);
         return torch.tensor(result);
+    }
+
+    private float DrawAbove(float floor, Generator generator)
+    {
+        for (var round = 0; round < MaxRejectionRounds; round++)
+        {
+            using var scope = torch.NewDisposeScope();
+            // The same float32 arithmetic as Sample, so σ_n = 0 draws exactly what Sample draws.
+            var draw = torch.randn([], generator: generator).mul_(PStd).add_(PMean).exp_().item<float>();
+            if (draw > floor) return draw;
+        }
+        throw new InvalidOperationException($"could not draw σ above σ_n = {floor} in {MaxRejectionRounds} rounds: the noise level lies far beyond the training distribution (P_mean {PMean}, P_std {PStd})");
     }
 }

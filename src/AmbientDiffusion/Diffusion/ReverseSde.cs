@@ -20,9 +20,10 @@ public static class ReverseSde
 
     /// <summary>
     /// Runs the stochastic reverse process from <paramref name="x"/> at per-image levels σ_hi [B] down to σ_lo [B] in
-    /// <paramref name="steps"/> Karras-spaced steps, without gradient. <paramref name="denoise"/> is D(x, σ [B]).
+    /// <paramref name="steps"/> Karras-spaced steps, without gradient, each image's noise from its own generator of
+    /// <paramref name="random"/>. <paramref name="denoise"/> is D(x, σ [B]).
     /// </summary>
-    public static Tensor Run(Func<Tensor, Tensor, Tensor> denoise, Tensor x, float[] sigmaHigh, float[] sigmaLow, int steps, Generator generator, double rho = 7)
+    public static Tensor Run(Func<Tensor, Tensor, Tensor> denoise, Tensor x, float[] sigmaHigh, float[] sigmaLow, int steps, StackedGenerator random, double rho = 7)
     {
         using var noGrad = torch.no_grad();
         using var outer = torch.NewDisposeScope();
@@ -36,7 +37,7 @@ public static class ReverseSde
             var (sNow, sNext) = (now.reshape(-1, 1, 1, 1), next.reshape(-1, 1, 1, 1));
             var variance = sNow.square() - sNext.square();
             var denoised = denoise(current, now);
-            var noise = torch.randn(x.shape, ScalarType.Float32, Device.CPU, generator).to(x.device);
+            var noise = random.randn(x.shape[1..]).to(x.device);
             current = scope.MoveToOuter(current + variance * (denoised - current) / sNow.square() + variance.sqrt() * noise);
         }
         return outer.MoveToOuter(current);

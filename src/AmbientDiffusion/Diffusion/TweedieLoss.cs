@@ -35,40 +35,40 @@ public sealed class TweedieLoss(NoiseLevelDistribution sigmas, TweedieWeighting 
     public override LossKind Kind => LossKind.Tweedie;
 
     /// <inheritdoc />
-    public override LossTerms Compute(EdmPreconditioner denoiser, CorruptedBatch batch, Generator generator)
+    public override LossTerms Compute(EdmPreconditioner denoiser, CorruptedBatch batch, StackedGenerator random)
     {
         using var scope = torch.NewDisposeScope();
         var (y, sigmaN) = (batch.Observations, batch.NoiseSigma);
-        var sigmaT = sigmas.SampleAbove(sigmaN.cpu(), generator).to(y.device);
+        var sigmaT = sigmas.SampleAbove(sigmaN.cpu(), random).to(y.device);
         var (st, sn) = (PerImage(sigmaT), PerImage(sigmaN));
         var extra = (st.square() - sn.square()).sqrt();
-        var xt = y + Noise(y, generator) * extra;
+        var xt = y + Noise(y, random) * extra;
         var x0 = denoiser.forward(xt, sigmaT);
         var ratio = sn.square() / st.square();
         var xtn = ratio * xt + (1 - ratio) * x0;
         var weight = denoiser.LossWeight(st);
         if (weighting == TweedieWeighting.LambdaRatio) weight = weight * st.pow(4) / extra.pow(4);
         var terms = weight * (xtn - y).square();
-        if (_consistency.Weight > 0) terms = terms + ConsistencyTerms(denoiser, batch, generator) * _consistency.Weight;
+        if (_consistency.Weight > 0) terms = terms + ConsistencyTerms(denoiser, batch, random) * _consistency.Weight;
         return new LossTerms(scope.MoveToOuter(terms), scope.MoveToOuter(torch.ones_like(y)));
     }
 
-    private Tensor ConsistencyTerms(EdmPreconditioner denoiser, CorruptedBatch batch, Generator generator)
+    private Tensor ConsistencyTerms(EdmPreconditioner denoiser, CorruptedBatch batch, StackedGenerator random)
     {
         using var scope = torch.NewDisposeScope();
         var (y, sigmaN) = (batch.Observations, batch.NoiseSigma);
         var high = sigmaN.cpu().data<float>();
         var noisy = torch.tensor(high.Select(s => s > _consistency.SigmaMin ? 1f : 0f).ToArray()).to(y.device).reshape(-1, 1, 1, 1);
         // σ_lo log-uniform on [σ_min, σ_n); clean images get a dummy level and a zero weight.
-        var u = torch.rand([high.Length], generator: generator).data<float>();
+        var u = random.rand([]).data<float>();
         var low = high.Select((s, b) => s > _consistency.SigmaMin ? (float)Math.Exp(Math.Log(_consistency.SigmaMin) + u[b] * (Math.Log(s) - Math.Log(_consistency.SigmaMin))) : (float)_consistency.SigmaMin).ToArray();
         var start = high.Select(s => Math.Max(s, (float)_consistency.SigmaMin * 2)).ToArray();
         var startSigma = torch.tensor(start).to(y.device);
         var lowSigma = torch.tensor(low).to(y.device);
         Tensor Denoise(Tensor x, Tensor s) => denoiser.forward(x, s);
         var d0 = denoiser.forward(y, startSigma);
-        var d1 = denoiser.forward(ReverseSde.Run(Denoise, y, start, low, _consistency.Steps, generator), lowSigma);
-        var d2 = denoiser.forward(ReverseSde.Run(Denoise, y, start, low, _consistency.Steps, generator), lowSigma);
+        var d1 = denoiser.forward(ReverseSde.Run(Denoise, y, start, low, _consistency.Steps, random), lowSigma);
+        var d2 = denoiser.forward(ReverseSde.Run(Denoise, y, start, low, _consistency.Steps, random), lowSigma);
         return scope.MoveToOuter((d1 - d0) * (d2 - d0) * noisy);
     }
 }

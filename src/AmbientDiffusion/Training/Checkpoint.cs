@@ -20,7 +20,6 @@ public static class Checkpoint
     public const string EmaPrefix = "ema.";
     public const string AdamExpAvg = "adam.exp_avg";
     public const string AdamExpAvgSq = "adam.exp_avg_sq";
-    public const string TrainGeneratorState = "rng.train";
     public const string DropoutGeneratorState = "rng.dropout";
 #pragma warning restore CS1591
 

@@ -26,7 +26,7 @@ public sealed class CorruptedBatchLoader : IDisposable
     private readonly Thread _worker;
     private Exception? _failure;
 
-    private sealed record HostBatch(float[] Observations, float[] Masks, float[] Sigmas, int[] Indices, long[]? Labels);
+    private sealed record HostBatch(float[] Observations, float[] Masks, float[] Sigmas, int[] Indices, long[] Positions, long[]? Labels);
 
     /// <summary>Starts prefetching from batch <paramref name="startBatch"/>. With <paramref name="shardCount"/> workers, each
     /// global batch is <paramref name="shardCount"/> × <paramref name="batchSize"/> images in the single-worker order, and this
@@ -111,10 +111,12 @@ public sealed class CorruptedBatchLoader : IDisposable
         var masks = new float[_batchSize * maskSize];
         var sigmas = new float[_batchSize];
         var indices = new int[_batchSize];
+        var positions = new long[_batchSize];
         for (var k = 0; k < _batchSize; k++)
         {
             // Global batch `batch` holds positions [batch * B * shards, ...); this shard reads its own contiguous slice.
-            var (index, flipped) = SampleAt((batch * _shardCount + _shardIndex) * _batchSize + k);
+            positions[k] = (batch * _shardCount + _shardIndex) * _batchSize + k;
+            var (index, flipped) = SampleAt(positions[k]);
             var observation = observations.AsSpan(k * pixels, pixels);
             var mask = masks.AsSpan(k * maskSize, maskSize);
             _data.ReadSample(index, observation, mask);
@@ -128,7 +130,7 @@ public sealed class CorruptedBatchLoader : IDisposable
         }
         // Labels follow the permutation; a horizontal flip keeps the class.
         var labels = _data.Labels is { } all ? indices.Select(i => all[i]).ToArray() : null;
-        return new HostBatch(observations, masks, sigmas, indices, labels);
+        return new HostBatch(observations, masks, sigmas, indices, positions, labels);
     }
 
     /// <summary>Mirrors every row of a CHW (or HW) buffer left to right.</summary>
@@ -157,7 +159,8 @@ public sealed class CorruptedBatchLoader : IDisposable
             torch.tensor(host.Masks, [b, _data.MaskChannels, h, w], target),
             torch.tensor(host.Sigmas, [b], target),
             host.Indices,
-            host.Labels is null ? null : torch.tensor(host.Labels, [b], target));
+            host.Labels is null ? null : torch.tensor(host.Labels, [b], target),
+            host.Positions);
     }
 
     /// <summary>Stops the prefetch thread.</summary>

@@ -9,8 +9,10 @@ namespace AmbientDiffusion.Training;
 /// The data-parallel side of a run: which worker this process is and the collectives the trainer calls at its few
 /// meeting points. Every rank holds the same weights: rank 0's are broadcast at the start, and each step averages the
 /// flat gradient buffer over ranks, so clipping, the non-finite guard, Adam and the EMA see identical inputs and
-/// stay bitwise identical. Each rank reads its own slice of every global batch (<see cref="ShardBatch"/>) and draws
-/// noise levels, noise and dropout from its own streams (<see cref="StreamSeed"/>); only rank 0 writes files.
+/// stay bitwise identical. Each rank reads its own slice of every global batch (<see cref="ShardBatch"/>); an example's
+/// noise level, noise and further corruption come from its own generator keyed by its stream position (the trainer's),
+/// so they are what one process would draw, and only dropout has a stream per rank (<see cref="StreamSeed"/>).
+/// Only rank 0 writes files.
 /// A single process is the <see cref="Single"/> instance, whose collectives do nothing.
 /// </summary>
 public sealed class DataParallel : IDisposable
@@ -77,8 +79,8 @@ public sealed class DataParallel : IDisposable
     /// <summary>The device this worker trains on: CUDA device LOCAL_RANK when the config says CUDA.</summary>
     public Device Place(Device device) => device.Type == DeviceType.CUDA && _group is not null ? Device.CUDA(LocalRank) : device;
 
-    /// <summary>The seed of a random stream that must differ between ranks (noise levels, noise, random further
-    /// corruption, dropout). Rank 0 keeps <paramref name="seed"/>, so a single process is unchanged.</summary>
+    /// <summary>The seed of a random stream that must differ between ranks (dropout, drawn over a rank's whole local
+    /// batch). Rank 0 keeps <paramref name="seed"/>, so a single process is unchanged.</summary>
     public ulong StreamSeed(ulong seed) => Rank == 0 ? seed : SplitMix(seed ^ (0x9E37_79B9_7F4A_7C15UL * (ulong)Rank));
 
     /// <summary>This rank's slice of a global batch: (size per rank, index of the slice). The global batch must divide evenly.</summary>
@@ -165,7 +167,7 @@ public sealed class DataParallel : IDisposable
     }
 
     /// <summary>Restores this rank's generator states from a checkpoint written by the same number of workers;
-    /// another number is an error naming both (the random streams are per rank, so they cannot be re-dealt).</summary>
+    /// another number is an error naming both (the dropout streams are per rank, so they cannot be re-dealt).</summary>
     public void RestoreCheckpointState(SafeTensorsFile file, params (string Key, Generator Generator)[] generators)
     {
         var written = file.Metadata.TryGetValue(WorldSizeKey, out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : 1;

@@ -17,8 +17,10 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 
 /// <summary>
 /// The training loop, in EDM's units: duration, warm-up, EMA half-life and checkpoint intervals in thousands of images.
-/// Owns the run: data loader, preconditioned network, flat Adam, EMA, and two generators (training randomness and
-/// dropout), all saved in checkpoints so that training N steps, stopping and resuming for N more equals 2N straight.
+/// Owns the run: data loader, preconditioned network, flat Adam, EMA and the dropout generator, all saved in checkpoints
+/// so that training N steps, stopping and resuming for N more equals 2N straight. Each example's σ, noise and further
+/// corruption come from its own generator keyed by (seed, stream position), so they need no saved state and do not
+/// depend on how the global batch is split over workers or accumulation rounds.
 /// The loss is whatever the config chose; the loop only reduces its terms.
 /// </summary>
 public sealed class Trainer : IDisposable
@@ -31,7 +33,6 @@ public sealed class Trainer : IDisposable
     private readonly torch.optim.FlatParameters _flat;
     private readonly torch.optim.Adam _adam;
     private readonly torch.optim.ExponentialMovingAverage? _ema;
-    private readonly Generator _trainRandom;
     private readonly Generator _dropoutRandom;
     private readonly MetricsLog? _metrics;
     private readonly DataParallel _parallel;
@@ -52,8 +53,7 @@ public sealed class Trainer : IDisposable
         try
         {
             _loss = LossFactory.Create(setup.Loss, _data, setup.Seed);
-            // Noise, σ and dropout differ by rank (rank 0 keeps the single-process streams); the initial weights agree.
-            _trainRandom = new Generator(_parallel.StreamSeed(RandomStreams.GeneratorSeed(GeneratorStream.Training, setup.Seed)));
+            // Dropout differs by rank (rank 0 keeps the single-process stream); the initial weights agree.
             _dropoutRandom = new Generator(_parallel.StreamSeed(RandomStreams.GeneratorSeed(GeneratorStream.Dropout, setup.Seed)));
             var geometry = new NetworkGeometry(_data.Height, _data.Channels, _loss.NetworkMaskChannels(_data.MaskChannels));
             using (var init = new Generator(RandomStreams.GeneratorSeed(GeneratorStream.Initialization, setup.Seed)))
@@ -123,10 +123,11 @@ public sealed class Trainer : IDisposable
         for (var round = 0; round < rounds; round++)
         {
             var batch = _loader.Next(Device);
+            using var random = ExampleGenerators(batch);
             Tensor loss;
             // bf16 autocast covers the forward pass and the loss; backward runs in the dtypes autocast recorded.
             using (UseBf16 ? torch.autocast(Device.Type, ScalarType.BFloat16) : (IDisposable?)null)
-                loss = DiffusionLoss.Reduce(_loss.Compute(Model, batch, _trainRandom), _setup.Loss.Reduction).to(ScalarType.Float32) / rounds;
+                loss = DiffusionLoss.Reduce(_loss.Compute(Model, batch, random), _setup.Loss.Reduction).to(ScalarType.Float32) / rounds;
             loss.backward();
             lossSum += loss.item<double>();
         }
@@ -149,6 +150,11 @@ public sealed class Trainer : IDisposable
         _flat.zero_grad();
         return lossSum;
     }
+
+    /// <summary>One generator per example of <paramref name="batch"/>, seeded by the run's seed and the example's stream position.</summary>
+    private StackedGenerator ExampleGenerators(CorruptedBatch batch) =>
+        new((batch.Positions ?? throw new InvalidOperationException("a training batch must carry its stream positions"))
+            .Select(position => RandomStreams.Seed(RandomStream.TrainingExample, _setup.Seed, (ulong)position)));
 
     /// <summary>Gradient norm before clipping at the last step (NaN without clipping).</summary>
     public double LastGradNorm { get; private set; } = double.NaN;
@@ -215,10 +221,9 @@ public sealed class Trainer : IDisposable
         }
         tensors.Add(new(Checkpoint.AdamExpAvg, _adam.exp_avg));
         tensors.Add(new(Checkpoint.AdamExpAvgSq, _adam.exp_avg_sq));
-        tensors.Add(new(Checkpoint.TrainGeneratorState, _trainRandom.get_state()));
         tensors.Add(new(Checkpoint.DropoutGeneratorState, _dropoutRandom.get_state()));
         // Every rank takes part in gathering the per-rank generator states; rank 0 alone writes.
-        var (rankTensors, rankMetadata) = _parallel.CheckpointState((Checkpoint.TrainGeneratorState, _trainRandom), (Checkpoint.DropoutGeneratorState, _dropoutRandom));
+        var (rankTensors, rankMetadata) = _parallel.CheckpointState((Checkpoint.DropoutGeneratorState, _dropoutRandom));
         var path = Path.Combine(CheckpointDirectory, Checkpoint.FileName(Step));
         if (!_parallel.IsPrimary) return path;
         tensors.AddRange(rankTensors);
@@ -256,9 +261,8 @@ public sealed class Trainer : IDisposable
                 _ema.shadow.narrow(0, _flat.Offsets[i], parameters[i].numel()).copy_(file.GetTensor(Checkpoint.EmaPrefix + names[i]).reshape(-1));
         }
         _adam.load_state(file.GetTensor(Checkpoint.AdamExpAvg), file.GetTensor(Checkpoint.AdamExpAvgSq), state.AdamStep);
-        _trainRandom.set_state(file.GetTensor(Checkpoint.TrainGeneratorState));
         _dropoutRandom.set_state(file.GetTensor(Checkpoint.DropoutGeneratorState));
-        _parallel.RestoreCheckpointState(file, (Checkpoint.TrainGeneratorState, _trainRandom), (Checkpoint.DropoutGeneratorState, _dropoutRandom));
+        _parallel.RestoreCheckpointState(file, (Checkpoint.DropoutGeneratorState, _dropoutRandom));
         (Step, ImagesSeen, SkippedSteps, _nonFiniteInARow) = (state.Step, state.ImagesSeen, state.SkippedSteps, state.NonfiniteInARow);
         return state;
     }
@@ -271,7 +275,6 @@ public sealed class Trainer : IDisposable
         _adam?.Dispose();
         _flat?.Dispose();
         Model?.Dispose();
-        _trainRandom?.Dispose();
         _dropoutRandom?.Dispose();
         _data?.Dispose();
     }
