@@ -93,7 +93,9 @@ internal static class ConditionalData
     /// <summary>Trains a small conditional model on <paramref name="data"/> and returns its final checkpoint.</summary>
     public static string Train(TempDir dir, string data, LossKind loss = LossKind.Edm, double duration = 0.032, double lr = 1e-3, string run = "run")
     {
-        using var trainer = ExperimentComposition.StartTrainer(Config(loss, duration: duration, lr: lr), dir.File(run), data);
+        var config = Config(loss, duration: duration, lr: lr);
+        config.Data = new DataSection { Corrupted = data };
+        using var trainer = ExperimentComposition.StartTrainer(config, dir.File(run));
         trainer.Run();
         return Checkpoint.Latest(trainer.CheckpointDirectory)!;
     }
