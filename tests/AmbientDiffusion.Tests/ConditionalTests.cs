@@ -163,6 +163,33 @@ public class ConditionalTests
         Assert.Equal([2L, 1L, 8L, 8L], sampler.Sample([0, 1], new SamplerOptions { Steps = 3, Guidance = 2 }, 2).shape);
     }
 
+    [Theory]
+    [InlineData(LossKind.Edm, false)]
+    [InlineData(LossKind.Naive, false)]
+    [InlineData(LossKind.Ambient, false)]
+    [InlineData(LossKind.Ambient, true)]
+    [InlineData(LossKind.Tweedie, false)]
+    public void Every_loss_trains_the_label_map(LossKind loss, bool gated)
+    {
+        using var dir = new TempDir();
+        var corruption = loss switch
+        {
+            LossKind.Edm => new PixelMask(0),
+            LossKind.Tweedie => new CorruptionSpec { Mask = MaskKind.None, NoiseSigma = 0.2 }.ToOperator(),
+            _ => new PixelMask(0.4),
+        };
+        var corrupted = ConditionalData.Corrupted(dir, ConditionalData.Prepared(dir, 16), corruption);
+        var config = ConditionalData.Config(loss);
+        config.Model = config.Model with { Gated = gated };
+        config.Data = new DataSection { Corrupted = corrupted };
+        using var trainer = ExperimentComposition.StartTrainer(config, dir.File("run"));
+        Assert.Equal(2, trainer.Model.Network.LabelDim);
+        float[] LabelMap() => trainer.Model.named_parameters().Single(p => p.name == "model.map_label.weight").parameter.data<float>().ToArray();
+        var before = LabelMap();
+        Assert.False(double.IsNaN(trainer.TrainStep()));
+        Assert.NotEqual(before, LabelMap());
+    }
+
     [Fact]
     public void A_dataset_without_labels_trains_unconditionally_and_keeps_the_old_checkpoint_keys()
     {
