@@ -52,6 +52,7 @@ public class SynthesizeTests
         Assert.Equal(Path.GetFullPath(checkpoint), read.Checkpoint);
         Assert.Equal((2.0, 3, 5UL, 6, 3, 2, 0.3, 12), (read.Guidance, read.Steps, read.FirstSeed, read.BaseSamples, read.PerClass, read.Views, read.ViewScale, read.Count));
         Assert.Equal(["images", "labels", "groups"], read.NpzArrays);
+        Assert.Equal("5-10", read.Seeds);
         Assert.Equal([8, 8, 1], read.ImageShape);
         Assert.Equal("ema", read.Weights);
         Assert.Equal(3, read.SamplerOptions.GetProperty("steps").GetInt32());

@@ -92,6 +92,7 @@ public static class SyntheticExport
             Guidance = options.Guidance,
             Steps = options.Steps,
             FirstSeed = synthetic.FirstSeed,
+            Seeds = $"{synthetic.FirstSeed}-{baseSeeds[^1]}",
             BaseSamples = baseCount,
             PerClass = synthetic.PerClass,
             Views = views,

@@ -30,6 +30,8 @@ public sealed record SyntheticManifest
     public required int Steps { get; init; }
     /// <summary>Base seeds, one per starting noise: <c>FirstSeed</c> … <c>FirstSeed + BaseSamples − 1</c>; base seed s is drawn for class s mod label_dim.</summary>
     public required ulong FirstSeed { get; init; }
+    /// <summary>The base seeds as a range, e.g. <c>0-999</c> (the form <c>ambient sample --seeds</c> takes).</summary>
+    public required string Seeds { get; init; }
     public required int BaseSamples { get; init; }
     public required int PerClass { get; init; }
     public required int Views { get; init; }
