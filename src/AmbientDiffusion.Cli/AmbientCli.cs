@@ -18,5 +18,6 @@ internal static class AmbientCli
         InfoCommand.Create(),
         ClassifierCommand.Create(),
         LaunchCommand.Create(),
+        SynthesizeCommand.Create(),
     };
 }

@@ -34,6 +34,9 @@ public enum RandomStream : ulong
     /// <summary>The split of a reference set into the two halves of a metric's floor: (evaluation seed).</summary>
     EvaluationSplit = 0x5350_4C49_54,
 
+    /// <summary>The loader's label dropout (classifier-free guidance) of one position in the image stream: (training seed, position).</summary>
+    LabelDropout = 0x1ABE_1D70,
+
     /// <summary>KID's random subsets: (evaluation seed, subset, side 0 = first set / 1 = second).</summary>
     KidSubsets = 0x4B1D,
 

@@ -29,7 +29,7 @@ public sealed class AmbientLoss(NoiseLevelDistribution sigmas, FurtherCorruption
         var s = PerImage(sigma);
         var aTilde = further.Apply(a, random, seed, batch.Indices);
         var xIn = aTilde * (y + Noise(y, random) * s);
-        var denoised = denoiser.forward(xIn, sigma, aTilde);
+        var denoised = denoiser.forward(xIn, sigma, aTilde, batch.ClassConditioning);
         var terms = denoiser.LossWeight(s, aTilde, y) * (a * (denoised - y)).square();
         return new LossTerms(scope.MoveToOuter(terms), scope.MoveToOuter(a.expand(y.shape).contiguous()));
     }

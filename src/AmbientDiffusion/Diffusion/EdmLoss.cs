@@ -19,7 +19,7 @@ public sealed class EdmLoss(NoiseLevelDistribution sigmas, bool naive = false) :
         var y = batch.Observations;
         var sigma = sigmas.Sample(random).to(y.device);
         var s = PerImage(sigma);
-        var denoised = denoiser.forward(y + Noise(y, random) * s, sigma);
+        var denoised = denoiser.forward(y + Noise(y, random) * s, sigma, classLabels: batch.ClassConditioning);
         var terms = denoiser.LossWeight(s) * (denoised - y).square();
         return new LossTerms(scope.MoveToOuter(terms), scope.MoveToOuter(torch.ones_like(y)));
     }

@@ -39,9 +39,10 @@ public sealed class EdmPreconditioner : torch.nn.Module
 
     /// <summary>
     /// The denoised estimate D(x, σ, M) for x [B, C, H, W] and σ [B]. <paramref name="mask"/> [B, MaskChannels, H, W] is
-    /// required exactly when the network has mask channels.
+    /// required exactly when the network has mask channels; <paramref name="classLabels"/> float [B, LabelDim] (one-hot,
+    /// all-zero rows for the null label) exactly when it is class-conditional.
     /// </summary>
-    public Tensor forward(Tensor x, Tensor sigma, Tensor? mask = null)
+    public Tensor forward(Tensor x, Tensor sigma, Tensor? mask = null, Tensor? classLabels = null)
     {
         if ((mask is null) != (Network.MaskChannels == 0))
             throw new ArgumentException(Network.MaskChannels == 0 ? "this model takes no mask input" : $"this model needs a mask input with {Network.MaskChannels} channel(s)");
@@ -55,7 +56,7 @@ public sealed class EdmPreconditioner : torch.nn.Module
         var cNoise = s.log().div(4).reshape(-1);
         var input = cIn * x;
         if (mask is not null) input = torch.cat([input, mask.to(input.dtype)], 1);
-        var f = Network.forward(input, cNoise);
+        var f = Network.forward(input, cNoise, classLabels);
         if (mask is not null && PerPixelHidden)
         {
             var visible = mask.to(x.dtype).expand(x.shape);

@@ -1,3 +1,4 @@
+using AmbientDiffusion.Models;
 using AmbientDiffusion.Torch;
 
 namespace AmbientDiffusion.Diffusion;
@@ -7,7 +8,9 @@ namespace AmbientDiffusion.Diffusion;
 /// mask all come from it), so a sample depends on its seed only, never on the batch it was drawn in. The state is
 /// kept in float64 on the CPU; the network runs in float32 on its device. Outputs are clipped to [-1, 1] only at the end.
 /// The mode (<see cref="PlainSampling"/>, <see cref="FixedMaskSampling"/>, <see cref="EarlyStopSampling"/>) decides the
-/// denoiser's input and where the schedule ends.
+/// denoiser's input and where the schedule ends. A class-conditional model is sampled for one class per sample with
+/// classifier-free guidance D = D_u + g·(D_c − D_u): one batched call of 2B (conditional and null labels) per evaluation
+/// when g ∉ {0, 1}, one call of B otherwise (g = 1 is plain conditional sampling, g = 0 unconditional).
 /// </summary>
 public sealed class EdmSampler
 {
@@ -30,6 +33,13 @@ public sealed class EdmSampler
             case EarlyStopSampling early when !(early.StopSigma > 0 && early.StopSigma < options.SigmaMax):
                 throw new ArgumentException($"early-stop σ_n = {early.StopSigma} must lie in (0, sigma_max)");
         }
+        var labelDim = model.Network.LabelDim;
+        if (labelDim == 0 && options.Guidance != 1)
+            throw new ArgumentException($"guidance {options.Guidance} needs a class-conditional model; this one is unconditional (use guidance 1)");
+        if (labelDim == 0 && options.Class is not null)
+            throw new ArgumentException($"class {options.Class} was asked for, but this model is unconditional (trained without class labels)");
+        if (labelDim > 0 && options.Class is { } k && k >= labelDim)
+            throw new ArgumentException($"class {k} is out of range: the model has {labelDim} classes (0 to {labelDim - 1})");
         (_model, Options, Mode) = (model, options, mode);
         // t_0 … t_{N-1} from σ_max to σ_min (or σ_n), then t_N = 0 for the plain sampler's final Euler step.
         var stop = (mode as EarlyStopSampling)?.StopSigma;
@@ -46,10 +56,23 @@ public sealed class EdmSampler
     /// <summary>The noise levels visited, decreasing (ending in 0 for the plain sampler, in σ_n for early stop).</summary>
     public IReadOnlyList<double> Schedule => _sigmas;
 
-    /// <summary>Draws one sample per seed: float32 [B, C, H, W] in [-1, 1] on the CPU.</summary>
-    public Tensor Sample(IReadOnlyList<ulong> seeds)
+    /// <summary>The classes <see cref="Sample"/> draws <paramref name="seeds"/> for when given none: null for an
+    /// unconditional model, else the options' class or the balanced rule (<see cref="SampleClasses"/>).</summary>
+    public long[]? DefaultClasses(IReadOnlyList<ulong> seeds) =>
+        _model.Network.LabelDim == 0 ? null : SampleClasses.For(seeds, _model.Network.LabelDim, Options.Class);
+
+    /// <summary>Draws one sample per seed: float32 [B, C, H, W] in [-1, 1] on the CPU. A class-conditional model draws
+    /// sample b for <paramref name="classes"/>[b] (default: <see cref="DefaultClasses"/>); <paramref name="views"/>
+    /// starts samples from nearby noises (<see cref="SampleViews"/>).</summary>
+    public Tensor Sample(IReadOnlyList<ulong> seeds, IReadOnlyList<long>? classes = null, SampleViews? views = null)
     {
         if (seeds.Count == 0) throw new ArgumentException("no seeds to sample");
+        var labelDim = _model.Network.LabelDim;
+        if (classes is not null && labelDim == 0) throw new ArgumentException("classes were given, but this model is unconditional (trained without class labels)");
+        if (classes is not null && classes.Count != seeds.Count) throw new ArgumentException($"{classes.Count} classes for {seeds.Count} seeds");
+        classes ??= DefaultClasses(seeds);
+        if (classes is not null) SampleClasses.Check(classes, labelDim);
+        views?.Check(seeds.Count);
         using var noGrad = torch.no_grad();
         using var outer = torch.NewDisposeScope();
         var network = _model.Network;
@@ -59,7 +82,8 @@ public sealed class EdmSampler
         try
         {
             var masks = Mode is FixedMaskSampling ? DrawMasks(seeds).to(device) : null;
-            var x = StandardNormal(generators, shape) * _sigmas[0];
+            var labels = classes is null ? null : ClassLabels.OneHot(classes, labelDim, device);
+            var x = StartingNoise(generators, shape, views) * _sigmas[0];
             for (var i = 0; i + 1 < _sigmas.Length; i++)
             {
                 using var scope = torch.NewDisposeScope();
@@ -70,17 +94,17 @@ public sealed class EdmSampler
                 var xHat = gamma > 0
                     ? x + Math.Sqrt(hat * hat - now * now) * Options.ChurnNoise * StandardNormal(generators, shape)
                     : x;
-                var slope = (xHat - Denoise(xHat, hat, masks, device)) / hat;
+                var slope = (xHat - Denoise(xHat, hat, masks, labels, device)) / hat;
                 var xNext = xHat + (next - hat) * slope;
                 if (next > 0)
                 {
                     // Heun's correction: average the slopes at both ends (skipped on the final step to σ = 0).
-                    var slopeNext = (xNext - Denoise(xNext, next, masks, device)) / next;
+                    var slopeNext = (xNext - Denoise(xNext, next, masks, labels, device)) / next;
                     xNext = xHat + (next - hat) * (0.5 * slope + 0.5 * slopeNext);
                 }
                 x = scope.MoveToOuter(xNext);
             }
-            if (Mode is EarlyStopSampling early) x = Denoise(x, early.StopSigma, masks, device);
+            if (Mode is EarlyStopSampling early) x = Denoise(x, early.StopSigma, masks, labels, device);
             return outer.MoveToOuter(x.clamp(-1, 1).to(ScalarType.Float32));
         }
         finally
@@ -93,14 +117,47 @@ public sealed class EdmSampler
     private static Tensor StandardNormal(Generator[] generators, long[] shape) =>
         torch.stack(generators.Select(g => torch.randn(shape, ScalarType.Float64, Device.CPU, g)).ToArray());
 
-    private Tensor Denoise(Tensor x, double sigma, Tensor? masks, Device device)
+    /// <summary>The starting noise: x_T per seed, or with <paramref name="views"/> (x_T + s·ε_v)/√(1 + s²).</summary>
+    private static Tensor StartingNoise(Generator[] generators, long[] shape, SampleViews? views)
+    {
+        if (views is null) return StandardNormal(generators, shape);
+        var scale = views.Scale;
+        return torch.stack(generators.Select((g, b) =>
+        {
+            var start = torch.randn(shape, ScalarType.Float64, Device.CPU, g);
+            var nearby = start;
+            for (var v = 0; v <= views.Views[b]; v++) nearby = torch.randn(shape, ScalarType.Float64, Device.CPU, g);
+            return (start + nearby * scale) / Math.Sqrt(1 + scale * scale);
+        }).ToArray());
+    }
+
+    /// <summary>D(x, σ) in float64 on the CPU; for class-conditional models guided by <see cref="SamplerOptions.Guidance"/>.</summary>
+    private Tensor Denoise(Tensor x, double sigma, Tensor? masks, Tensor? labels, Device device)
     {
         using var scope = torch.NewDisposeScope();
         var input = x.to(ScalarType.Float32, device);
-        var sigmas = torch.full([x.shape[0]], sigma, ScalarType.Float32, device);
-        var denoised = masks is null
-            ? _model.forward(input, sigmas)
-            : _model.forward(input * masks, sigmas, masks);
+        if (masks is not null) input = input * masks;
+        var batch = x.shape[0];
+        var guidance = Options.Guidance;
+        Tensor Call(Tensor inputs, Tensor? maskInputs, Tensor? labelInputs) =>
+            _model.forward(inputs, torch.full([inputs.shape[0]], sigma, ScalarType.Float32, device), maskInputs, labelInputs);
+        Tensor denoised;
+        if (labels is null || guidance == 1)
+        {
+            denoised = Call(input, masks, labels);
+        }
+        else if (guidance == 0)
+        {
+            denoised = Call(input, masks, torch.zeros_like(labels));
+        }
+        else
+        {
+            // One call of 2B: the conditional half, then the null-label half.
+            var both = Call(torch.cat([input, input], 0), masks is null ? null : torch.cat([masks, masks], 0), torch.cat([labels, torch.zeros_like(labels)], 0))
+                .to(ScalarType.Float64, Device.CPU);
+            var (conditional, unconditional) = (both.narrow(0, 0, batch), both.narrow(0, batch, batch));
+            return scope.MoveToOuter(unconditional + (conditional - unconditional) * guidance);
+        }
         return scope.MoveToOuter(denoised.to(ScalarType.Float64, Device.CPU));
     }
 

@@ -43,7 +43,7 @@ public sealed class TweedieLoss(NoiseLevelDistribution sigmas, TweedieWeighting 
         var (st, sn) = (PerImage(sigmaT), PerImage(sigmaN));
         var extra = (st.square() - sn.square()).sqrt();
         var xt = y + Noise(y, random) * extra;
-        var x0 = denoiser.forward(xt, sigmaT);
+        var x0 = denoiser.forward(xt, sigmaT, classLabels: batch.ClassConditioning);
         var ratio = sn.square() / st.square();
         var xtn = ratio * xt + (1 - ratio) * x0;
         var weight = denoiser.LossWeight(st);
@@ -65,10 +65,10 @@ public sealed class TweedieLoss(NoiseLevelDistribution sigmas, TweedieWeighting 
         var start = high.Select(s => Math.Max(s, (float)_consistency.SigmaMin * 2)).ToArray();
         var startSigma = torch.tensor(start).to(y.device);
         var lowSigma = torch.tensor(low).to(y.device);
-        Tensor Denoise(Tensor x, Tensor s) => denoiser.forward(x, s);
-        var d0 = denoiser.forward(y, startSigma);
-        var d1 = denoiser.forward(ReverseSde.Run(Denoise, y, start, low, _consistency.Steps, random), lowSigma);
-        var d2 = denoiser.forward(ReverseSde.Run(Denoise, y, start, low, _consistency.Steps, random), lowSigma);
+        Tensor Denoise(Tensor x, Tensor s) => denoiser.forward(x, s, classLabels: batch.ClassConditioning);
+        var d0 = Denoise(y, startSigma);
+        var d1 = Denoise(ReverseSde.Run(Denoise, y, start, low, _consistency.Steps, random), lowSigma);
+        var d2 = Denoise(ReverseSde.Run(Denoise, y, start, low, _consistency.Steps, random), lowSigma);
         return scope.MoveToOuter((d1 - d0) * (d2 - d0) * noisy);
     }
 }

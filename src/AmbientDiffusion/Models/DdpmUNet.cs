@@ -15,14 +15,17 @@ public sealed record UNetOptions(
     IReadOnlyList<int> AttnResolutions,
     double Dropout,
     bool Gated,
-    int EmbeddingMult = 4);
+    int EmbeddingMult = 4,
+    int LabelDim = 0);
 
 /// <summary>
 /// EDM's DDPM++ U-Net (Song et al.'s architecture as configured by Karras et al. and used by the ambient-diffusion
 /// authors; ambient-spec §4): a positional embedding of c_noise mapped through two SiLU layers; an encoder of
 /// <c>NumBlocks</c> residual blocks per level with 2× average-pool downsampling between levels; a decoder that mirrors it
 /// with one extra block per level, each consuming one encoder skip; self-attention at the listed resolutions; and a
-/// GroupNorm → SiLU → 3×3 conv head. Input channels are image + mask channels; output channels are image channels only
+/// GroupNorm → SiLU → 3×3 conv head. With <c>LabelDim</c> &gt; 0 the network is class-conditional as EDM's: a linear map
+/// of the one-hot label scaled by √LabelDim (<c>map_label</c>) is added to the positional embedding, so the all-zero null
+/// label adds only the bias (classifier-free guidance's unconditional branch). Input channels are image + mask channels; output channels are image channels only
 /// (the official code keeps the mask channel in its output for one-channel data, which we do not copy).
 /// </summary>
 public sealed class DdpmUNet : NoiseConditionedNetwork
@@ -39,6 +42,9 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
             throw new ArgumentException($"resolution {options.Resolution} is not divisible by 2^{mults.Count - 1} for {mults.Count} levels (model.channel_mult)");
         var embChannels = (long)options.ModelChannels * options.EmbeddingMult;
         _noiseChannels = options.ModelChannels;
+        if (options.LabelDim < 0) throw new ArgumentException($"label dimension {options.LabelDim} must be >= 0 (0: unconditional)");
+        // Only conditional networks have map_label, so unconditional checkpoints keep their parameter names.
+        if (options.LabelDim > 0) map_label = register_module(nameof(map_label), new EdmLinear(options.LabelDim, _noiseChannels, 1.0, init));
         map_layer0 = register_module(nameof(map_layer0), new EdmLinear(_noiseChannels, embChannels, 1.0, init));
         map_layer1 = register_module(nameof(map_layer1), new EdmLinear(embChannels, embChannels, 1.0, init));
 
@@ -96,6 +102,7 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
     }
 
 #pragma warning disable IDE1006
+    private EdmLinear? map_label { get; }
     private EdmLinear map_layer0 { get; }
     private EdmLinear map_layer1 { get; }
     private ModuleDict enc { get; }
@@ -113,6 +120,9 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
     /// <inheritdoc />
     public override int Resolution => _options.Resolution;
 
+    /// <inheritdoc />
+    public override int LabelDim => _options.LabelDim;
+
     /// <summary>The hyper-parameters.</summary>
     public UNetOptions Options => _options;
 
@@ -129,13 +139,19 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
     }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor input, Tensor noiseLabels)
+    public override Tensor forward(Tensor input, Tensor noiseLabels) => forward(input, noiseLabels, null);
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input, Tensor noiseLabels, Tensor? classLabels)
     {
         var expected = _options.ImageChannels + _options.MaskChannels;
         if (input.dim() != 4 || input.size(1) != expected || input.size(2) != _options.Resolution || input.size(3) != _options.Resolution)
             throw new ArgumentException($"the U-Net expects [B, {expected}, {_options.Resolution}, {_options.Resolution}] input, got [{string.Join(", ", input.shape)}]");
         using var scope = torch.NewDisposeScope();
-        var emb = silu(map_layer1.forward(silu(map_layer0.forward(Embed(noiseLabels)))));
+        var emb = Embed(noiseLabels);
+        if (map_label is not null) emb = emb + map_label.forward(CheckLabels(classLabels, input.size(0)).to(emb.dtype) * Math.Sqrt(_options.LabelDim));
+        else if (classLabels is not null) throw new ArgumentException("this model is unconditional (model.label_dim = 0): it takes no class labels");
+        emb = silu(map_layer1.forward(silu(map_layer0.forward(emb))));
         var skips = new Stack<Tensor>();
         var x = input;
         foreach (var (_, module) in enc.Items)
@@ -150,5 +166,13 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
             x = block.forward(x, emb);
         }
         return scope.MoveToOuter(out_conv.forward(silu(out_norm.forward(x))));
+    }
+
+    private Tensor CheckLabels(Tensor? classLabels, long batch)
+    {
+        if (classLabels is null) throw new ArgumentException($"this model is class-conditional ({_options.LabelDim} classes): it needs one-hot class labels [B, {_options.LabelDim}] (all zeros for the null label)");
+        if (classLabels.dim() != 2 || classLabels.size(0) != batch || classLabels.size(1) != _options.LabelDim)
+            throw new ArgumentException($"class labels must be [{batch}, {_options.LabelDim}], got [{string.Join(", ", classLabels.shape)}]");
+        return classLabels;
     }
 }

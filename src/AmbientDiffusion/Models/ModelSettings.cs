@@ -39,6 +39,10 @@ public sealed record ModelSettings
     /// <summary>How pixels hidden by the mask are preconditioned (ambient models only).</summary>
     public MaskPreconditioning MaskPreconditioning { get; init; } = MaskPreconditioning.PerPixel;
 
+    /// <summary>Classes the model is conditioned on: null (default) takes the training data's class count (0 for data
+    /// without labels); 0 turns conditioning off.</summary>
+    public int? LabelDim { get; init; }
+
     /// <summary>Throws <see cref="SettingException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -47,10 +51,24 @@ public sealed record ModelSettings
         SettingException.Check(NumBlocks is >= 1 and <= 8, "num_blocks", NumBlocks, "1 to 8 blocks per level");
         SettingException.Check(AttnResolutions.All(r => r >= 1), "attn_resolutions", AttnResolutions, "positive resolutions");
         SettingException.Check(Dropout is >= 0 and < 1, "dropout", Dropout, "a probability in [0, 1)");
+        SettingException.Check(LabelDim is null or (>= 0 and <= 100_000), "label_dim", LabelDim?.ToString() ?? "null", "0 (unconditional) to 100000 classes, or unset (the data's class count)");
         SettingException.Check(Enum.IsDefined(MaskPreconditioning), "mask_preconditioning", MaskPreconditioning, Yaml.Choices<MaskPreconditioning>());
     }
 
-    /// <summary>The network's options for images of the given geometry.</summary>
-    public UNetOptions ToUNetOptions(int resolution, int imageChannels, int maskChannels) =>
-        new(resolution, imageChannels, maskChannels, ModelChannels, ChannelMult, NumBlocks, AttnResolutions, Dropout, Gated);
+    /// <summary>The network's options for images of the given geometry (its label dimension included).</summary>
+    public UNetOptions ToUNetOptions(NetworkGeometry geometry) =>
+        new(geometry.Resolution, geometry.ImageChannels, geometry.MaskChannels, ModelChannels, ChannelMult, NumBlocks, AttnResolutions, Dropout, Gated, LabelDim: geometry.LabelDim);
+
+    /// <summary>The label dimension for data with <paramref name="dataClasses"/> classes (0 without labels): the
+    /// configured one, or the data's when unset. A configured dimension the data cannot fill is an error naming
+    /// <paramref name="dataPath"/>.</summary>
+    public int ResolveLabelDim(int dataClasses, string dataPath)
+    {
+        var dim = LabelDim ?? dataClasses;
+        if (dim > 0 && dataClasses == 0)
+            throw new InvalidDataException($"model.label_dim = {dim}, but {dataPath} has no class labels: set model.label_dim to 0 (or leave it unset), or prepare the data from a labelled source");
+        if (dim > 0 && dim < dataClasses)
+            throw new InvalidDataException($"model.label_dim = {dim} is below the {dataClasses} classes of {dataPath}: a label id would be out of range (set it to at least {dataClasses}, or 0 for an unconditional model)");
+        return dim;
+    }
 }

@@ -54,22 +54,43 @@ public sealed class CheckpointSampler : IDisposable
         }
     }
 
+    /// <summary>Whether the model is class-conditional.</summary>
+    public bool IsConditional => Model.Network.LabelDim > 0;
+
+    /// <summary>The classes samples with <paramref name="seeds"/> are drawn for under <paramref name="options"/> (null for
+    /// an unconditional model): the options' class, or balanced by seed (<see cref="SampleClasses"/>).</summary>
+    public long[]? Classes(IReadOnlyList<ulong> seeds, SamplerOptions options) =>
+        IsConditional ? SampleClasses.For(seeds, Model.Network.LabelDim, options.Class) : null;
+
     /// <summary>
     /// Draws one sample per seed in batches of <paramref name="batchSize"/>: uint8 [N, C, H, W] on the CPU. A sample
-    /// depends only on its seed, so batch size and order do not change it.
+    /// depends only on its seed (and, for class-conditional models, on its class and the guidance), so batch size and
+    /// order do not change it. Class-conditional models draw the classes of <see cref="Classes"/>.
     /// </summary>
-    public Tensor Sample(IReadOnlyList<ulong> seeds, SamplerOptions options, int batchSize, IProgress<SamplingProgress>? progress = null, CancellationToken cancel = default)
+    public Tensor Sample(IReadOnlyList<ulong> seeds, SamplerOptions options, int batchSize, IProgress<SamplingProgress>? progress = null, CancellationToken cancel = default) =>
+        Sample(seeds, null, null, options, batchSize, progress, cancel);
+
+    /// <summary>As <see cref="Sample(IReadOnlyList{ulong}, SamplerOptions, int, IProgress{SamplingProgress}?, CancellationToken)"/>,
+    /// with explicit <paramref name="classes"/> (default: <see cref="Classes"/>) and nearby starting noises
+    /// (<paramref name="views"/>, see <see cref="SampleViews"/>).</summary>
+    public Tensor Sample(IReadOnlyList<ulong> seeds, IReadOnlyList<long>? classes, SampleViews? views, SamplerOptions options, int batchSize,
+        IProgress<SamplingProgress>? progress = null, CancellationToken cancel = default)
     {
         if (batchSize < 1) throw new ArgumentException($"sampling batch size must be at least 1, got {batchSize}");
         var sampler = new EdmSampler(Model, options, Mode);
+        classes ??= sampler.DefaultClasses(seeds);
+        views?.Check(seeds.Count);
         using var outer = torch.NewDisposeScope();
         var parts = new List<Tensor>();
         for (var start = 0; start < seeds.Count; start += batchSize)
         {
             cancel.ThrowIfCancellationRequested();
-            var batch = seeds.Skip(start).Take(batchSize).ToList();
+            var count = Math.Min(batchSize, seeds.Count - start);
+            var batch = seeds.Skip(start).Take(count).ToList();
+            var batchClasses = classes?.Skip(start).Take(count).ToList();
+            var batchViews = views is null ? null : views with { Views = views.Views.Skip(start).Take(count).ToList() };
             using (var scope = torch.NewDisposeScope())
-                parts.Add(scope.MoveToOuter(EdmSampler.ToBytes(sampler.Sample(batch))));
+                parts.Add(scope.MoveToOuter(EdmSampler.ToBytes(sampler.Sample(batch, batchClasses, batchViews))));
             progress?.Report(new SamplingProgress(start + batch.Count, seeds.Count));
         }
         return outer.MoveToOuter(torch.cat(parts, 0));
@@ -83,11 +104,25 @@ public sealed class CheckpointSampler : IDisposable
         var samples = Sample(seeds, options, batchSize, progress, cancel);
         var metadata = Describe(options);
         if (seedsText is not null) metadata["seeds"] = seedsText;
-        SampleSet.Write(directory, samples, seeds, metadata, gridCount, singlePngs);
+        SampleSet.Write(directory, samples, seeds, metadata, gridCount, singlePngs, Labels(seeds, options));
     }
 
-    /// <summary>Metadata describing samples drawn by this sampler (written into samples.safetensors).</summary>
-    public Dictionary<string, string> Describe(SamplerOptions options) => new()
+    /// <summary>The class labels of samples drawn for <paramref name="seeds"/> (null for an unconditional model).</summary>
+    public SampleLabels? Labels(IReadOnlyList<ulong> seeds, SamplerOptions options) =>
+        Classes(seeds, options) is { } classes ? new SampleLabels(classes, Header.ClassNames) : null;
+
+    /// <summary>Metadata describing samples drawn by this sampler (written into samples.safetensors); class-conditional
+    /// models add the guidance weight and the class selection.</summary>
+    public Dictionary<string, string> Describe(SamplerOptions options)
+    {
+        var metadata = DescribeCommon(options);
+        if (!IsConditional) return metadata;
+        metadata["guidance"] = options.Guidance.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        metadata["classes"] = options.Class is { } k ? k.ToString(System.Globalization.CultureInfo.InvariantCulture) : "balanced (seed mod label_dim)";
+        return metadata;
+    }
+
+    private Dictionary<string, string> DescribeCommon(SamplerOptions options) => new()
     {
         ["checkpoint"] = Path.GetFullPath(CheckpointPath),
         ["weights"] = UsesEma ? "ema" : "raw",

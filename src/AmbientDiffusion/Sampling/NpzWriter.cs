@@ -13,6 +13,14 @@ public static class NpzWriter
     /// <summary>One array: its name (without .npy), NumPy dtype descriptor (e.g. <c>|u1</c>, <c>&lt;i8</c>), shape and raw C-order bytes.</summary>
     public sealed record Array(string Name, string Dtype, long[] Shape, byte[] Data);
 
+    /// <summary>An int64 [N] array (little-endian, as NumPy's <c>&lt;i8</c>).</summary>
+    public static Array Int64(string name, IReadOnlyList<long> values)
+    {
+        var data = new byte[values.Count * sizeof(long)];
+        for (var i = 0; i < values.Count; i++) System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(i * sizeof(long)), values[i]);
+        return new Array(name, "<i8", [values.Count], data);
+    }
+
     private static readonly DateTimeOffset FixedTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>Writes <paramref name="arrays"/> to <paramref name="stream"/>.</summary>

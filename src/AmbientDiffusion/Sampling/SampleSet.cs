@@ -11,7 +11,8 @@ namespace AmbientDiffusion.Sampling;
 /// Generated samples on disk. <c>samples.safetensors</c> holds <c>samples</c> (uint8 [N, C, H, W]) and <c>seeds</c>
 /// (int64 [N]) with the checkpoint, sampler and versions as metadata; <c>samples.npz</c> holds the same images as
 /// <c>arr_0</c> (uint8 [N, H, W, C], the layout FID tools expect) and <c>seeds</c>; <c>grid.png</c> shows the first
-/// images; optionally <c>png/&lt;seed&gt;.png</c> holds each one.
+/// images; optionally <c>png/&lt;seed&gt;.png</c> holds each one. Samples of class-conditional models also hold int64
+/// <c>labels</c> [N] (in both files) and the class names as metadata, so a classifier can score them.
 /// </summary>
 public static class SampleSet
 {
@@ -28,8 +29,10 @@ public static class SampleSet
     public const string TensorFile = "samples.safetensors", NumpyFile = "samples.npz", GridFile = "grid.png";
 
     /// <summary>Writes every output for <paramref name="samples"/> (uint8 [N, C, H, W]) into <paramref name="directory"/>.</summary>
-    public static void Write(string directory, Tensor samples, IReadOnlyList<ulong> seeds, IReadOnlyDictionary<string, string> metadata, int gridCount = 64, bool singlePngs = false)
+    public static void Write(string directory, Tensor samples, IReadOnlyList<ulong> seeds, IReadOnlyDictionary<string, string> metadata, int gridCount = 64, bool singlePngs = false,
+        SampleLabels? labels = null)
     {
+        if (labels is not null && labels.Classes.Count != seeds.Count) throw new ArgumentException($"{labels.Classes.Count} labels for {seeds.Count} samples");
         if (samples.dtype != ScalarType.Byte || samples.dim() != 4 || samples.shape[1] is not (1 or 3))
             throw new ArgumentException($"samples must be uint8 [N, C, H, W] with C 1 or 3, got {samples.dtype} [{string.Join(", ", samples.shape)}]");
         if (samples.shape[0] != seeds.Count) throw new ArgumentException($"{samples.shape[0]} samples but {seeds.Count} seeds");
@@ -38,14 +41,20 @@ public static class SampleSet
         var cpu = samples.to(Device.CPU).contiguous();
         var seedTensor = torch.tensor(seeds.Select(s => (long)s).ToArray());
         var meta = new Dictionary<string, string>(metadata) { ["format"] = FormatName, ["count"] = seeds.Count.ToString(CultureInfo.InvariantCulture) };
-        SafeTensors.Save(Path.Combine(directory, TensorFile), [new(SamplesKey, cpu), new(SeedsKey, seedTensor)], meta);
+        var tensors = new List<KeyValuePair<string, Tensor>> { new(SamplesKey, cpu), new(SeedsKey, seedTensor) };
+        var labelTensor = labels is null ? null : torch.tensor(labels.Classes.ToArray());
+        if (labelTensor is not null) tensors.Add(new(DatasetLabels.LabelsKey, labelTensor));
+        if (labels is { ClassNames.Count: > 0 }) meta[DatasetLabels.ClassNamesKey] = DatasetLabels.EncodeClassNames(labels.ClassNames);
+        SafeTensors.Save(Path.Combine(directory, TensorFile), tensors, meta);
 
         var (n, c, h, w) = ((int)cpu.shape[0], (int)cpu.shape[1], (int)cpu.shape[2], (int)cpu.shape[3]);
-        AtomicFile.Write(Path.Combine(directory, NumpyFile), stream => NpzWriter.Write(stream,
-        [
-            new NpzWriter.Array("arr_0", "|u1", [n, h, w, c], cpu.permute(0, 2, 3, 1).contiguous().data<byte>()),
-            new NpzWriter.Array(SeedsKey, "<i8", [n], seedTensor.data<long>().SelectMany(BitConverter.GetBytes).ToArray()),
-        ]));
+        var arrays = new List<NpzWriter.Array>
+        {
+            new("arr_0", "|u1", [n, h, w, c], cpu.permute(0, 2, 3, 1).contiguous().data<byte>()),
+            new(SeedsKey, "<i8", [n], seedTensor.data<long>().SelectMany(BitConverter.GetBytes).ToArray()),
+        };
+        if (labels is not null) arrays.Add(NpzWriter.Int64(DatasetLabels.LabelsKey, labels.Classes));
+        AtomicFile.Write(Path.Combine(directory, NumpyFile), stream => NpzWriter.Write(stream, arrays));
 
         var bytes = cpu.data<byte>();
         var imageBytes = c * h * w;

@@ -28,6 +28,6 @@ public static class ShardedSampling
         if (!parallel.IsPrimary) return;
         var metadata = sampler.Describe(options);
         if (seedsText is not null) metadata["seeds"] = seedsText;
-        SampleSet.Write(directory, samples, seeds, metadata, gridCount, singlePngs);
+        SampleSet.Write(directory, samples, seeds, metadata, gridCount, singlePngs, sampler.Labels(seeds, options));
     }
 }

@@ -26,7 +26,8 @@ public sealed record TrainingState(long Step, long ImagesSeen, long LoaderNextBa
 /// The typed metadata of a checkpoint (format <c>ambient/checkpoint/1</c>, unchanged since the first version, so every
 /// checkpoint ever written reads): the training state, the resolved config (YAML, for provenance; the model and loss
 /// settings are read back from it), the training data's path, corruption and largest noise level, the network's
-/// geometry and size, and the tool version. <see cref="ToMetadata"/> and <see cref="Read"/> are the only code that
+/// geometry and size (with the label dimension and class names of class-conditional models; checkpoints from before
+/// conditioning lack those keys and read as unconditional), and the tool version. <see cref="ToMetadata"/> and <see cref="Read"/> are the only code that
 /// knows the metadata keys.
 /// </summary>
 public sealed record CheckpointHeader
@@ -49,6 +50,9 @@ public sealed record CheckpointHeader
     /// <summary>The largest noise level σ_n of the training data: the artifact's float32 value as its shortest decimal.</summary>
     public required double DataNoiseSigmaMax { get; init; }
     public required NetworkGeometry Geometry { get; init; }
+    /// <summary>Class names by class id for class-conditional models (Geometry.LabelDim of them when the data named its
+    /// classes), empty for unconditional ones.</summary>
+    public IReadOnlyList<string> ClassNames { get; init; } = [];
     public required long Parameters { get; init; }
     public required string Tool { get; init; }
 #pragma warning restore CS1591
@@ -57,8 +61,20 @@ public sealed record CheckpointHeader
     public CorruptionSpec? DataCorruptionSpec(string path) => DataCorruptionSpecJson.Length == 0 ? null
         : JsonSerializer.Deserialize<CorruptionSpec>(DataCorruptionSpecJson, ProvenanceJson.Options) ?? throw new InvalidDataException($"{path}: metadata 'data_corruption_spec' is empty");
 
-    /// <summary>The safetensors metadata of this header.</summary>
-    public Dictionary<string, string> ToMetadata() => new()
+    /// <summary>The safetensors metadata of this header. The conditioning keys are written for class-conditional models
+    /// only, so unconditional checkpoints stay as they always were.</summary>
+    public Dictionary<string, string> ToMetadata()
+    {
+        var metadata = CommonMetadata();
+        if (Geometry.LabelDim > 0) metadata[LabelDimKey] = Text(Geometry.LabelDim);
+        if (ClassNames.Count > 0) metadata[DatasetLabels.ClassNamesKey] = DatasetLabels.EncodeClassNames(ClassNames);
+        return metadata;
+    }
+
+    /// <summary>Metadata key of the label dimension (absent: unconditional).</summary>
+    public const string LabelDimKey = "label_dim";
+
+    private Dictionary<string, string> CommonMetadata() => new()
     {
         ["format"] = FormatName,
         ["step"] = Text(State.Step),
@@ -85,6 +101,9 @@ public sealed record CheckpointHeader
         string Require(string key) => file.Metadata.TryGetValue(key, out var value) ? value : throw new InvalidDataException($"{file.Path}: checkpoint metadata has no '{key}'");
         long Long(string key) => long.TryParse(Require(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new InvalidDataException($"{file.Path}: metadata '{key}' is not an integer");
         int Int(string key) => checked((int)Long(key));
+        // Checkpoints from before class conditioning have neither key: unconditional.
+        var labelDim = file.Metadata.ContainsKey(LabelDimKey) ? Int(LabelDimKey) : 0;
+        if (labelDim < 0) throw new InvalidDataException($"{file.Path}: metadata '{LabelDimKey}' is {labelDim}, expected >= 0");
         var config = Require("config");
         ResolvedSections sections;
         try
@@ -107,7 +126,8 @@ public sealed record CheckpointHeader
             DataCorruptionSpecJson = Require("data_corruption_spec"),
             DataNoiseSigmaMax = double.TryParse(Require("data_noise_sigma_max"), NumberStyles.Float, CultureInfo.InvariantCulture, out var sigma)
                 ? sigma : throw new InvalidDataException($"{file.Path}: metadata 'data_noise_sigma_max' is not a number"),
-            Geometry = new NetworkGeometry(Int("resolution"), Int("image_channels"), Int("mask_channels")),
+            Geometry = new NetworkGeometry(Int("resolution"), Int("image_channels"), Int("mask_channels"), labelDim),
+            ClassNames = DatasetLabels.ReadClassNames(file) ?? [],
             Parameters = Long("parameters"),
             Tool = Require("tool"),
         };

@@ -55,7 +55,8 @@ public sealed class Trainer : IDisposable
             _loss = LossFactory.Create(setup.Loss, _data, setup.Seed);
             // Dropout differs by rank (rank 0 keeps the single-process stream); the initial weights agree.
             _dropoutRandom = new Generator(_parallel.StreamSeed(RandomStreams.GeneratorSeed(GeneratorStream.Dropout, setup.Seed)));
-            var geometry = new NetworkGeometry(_data.Height, _data.Channels, _loss.NetworkMaskChannels(_data.MaskChannels));
+            var labelDim = setup.Model.ResolveLabelDim(_data.ClassNames?.Count ?? (_data.Labels is { Length: > 0 } ids ? (int)ids.Max() + 1 : 0), _data.Path);
+            var geometry = new NetworkGeometry(_data.Height, _data.Channels, _loss.NetworkMaskChannels(_data.MaskChannels), labelDim);
             using (var init = new Generator(RandomStreams.GeneratorSeed(GeneratorStream.Initialization, setup.Seed)))
                 Model = DenoiserFactory.Create(setup.Model, geometry, init, _dropoutRandom);
             Model.to(Device);
@@ -66,7 +67,8 @@ public sealed class Trainer : IDisposable
             _parallel.BroadcastFromPrimary(_flat.data);
             if (_ema is not null) _parallel.BroadcastFromPrimary(_ema.shadow);
             var (localBatch, shard) = _parallel.ShardBatch(_settings.BatchSize);
-            _loader = new CorruptedBatchLoader(_data, localBatch, setup.Seed, setup.Flip, state.LoaderNextBatch, shardIndex: shard, shardCount: _parallel.WorldSize);
+            _loader = new CorruptedBatchLoader(_data, localBatch, setup.Seed, setup.Flip, state.LoaderNextBatch, shardIndex: shard, shardCount: _parallel.WorldSize,
+                conditioning: labelDim > 0 ? new LabelConditioning(labelDim, _settings.LabelDropout) : null);
             _metrics = _parallel.IsPrimary ? new MetricsLog(setup.MetricsFile) : null;
         }
         catch
@@ -238,7 +240,8 @@ public sealed class Trainer : IDisposable
             DataCorruptionSpecJson = _data.Metadata.GetValueOrDefault("corruption_spec", ""),
             // The float32 σ_n as its shortest decimal (0.2, not 0.20000000298…): what checkpoints have always recorded.
             DataNoiseSigmaMax = double.Parse(_data.MaxNoiseSigma.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture),
-            Geometry = new NetworkGeometry(Model.Network.Resolution, Model.Network.ImageChannels, Model.Network.MaskChannels),
+            Geometry = new NetworkGeometry(Model.Network.Resolution, Model.Network.ImageChannels, Model.Network.MaskChannels, Model.Network.LabelDim),
+            ClassNames = Model.Network.LabelDim > 0 ? _data.ClassNames ?? [] : [],
             Parameters = Model.parameter_count(),
             Tool = ToolVersion.Describe(),
         };

@@ -36,6 +36,10 @@ public sealed record TrainingSettings
     /// <summary>Checkpoint interval, in thousands of images.</summary>
     public double CheckpointKimg { get; init; } = 25;
 
+    /// <summary>Probability that an image's class label is replaced by the null label (classifier-free guidance);
+    /// class-conditional models only.</summary>
+    public double LabelDropout { get; init; } = 0.1;
+
     /// <summary>Throws <see cref="SettingException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -48,6 +52,7 @@ public sealed record TrainingSettings
         SettingException.Check(GradClip >= 0, "grad_clip", GradClip, ">= 0 (0 disables clipping)");
         SettingException.Check(MaxNonfiniteInARow >= 1, "max_nonfinite_in_a_row", MaxNonfiniteInARow, "at least 1");
         SettingException.Check(TickKimg > 0, "tick_kimg", TickKimg, "> 0");
+        SettingException.Check(LabelDropout is >= 0 and <= 1, "label_dropout", LabelDropout, "a probability in [0, 1]");
         SettingException.Check(CheckpointKimg > 0, "checkpoint_kimg", CheckpointKimg, "> 0");
     }
 }
