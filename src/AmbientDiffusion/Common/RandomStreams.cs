@@ -36,6 +36,18 @@ public enum RandomStream : ulong
 
     /// <summary>KID's random subsets: (evaluation seed, subset, side 0 = first set / 1 = second).</summary>
     KidSubsets = 0x4B1D,
+
+    /// <summary>The real training subset of the Classification Accuracy Score's baseline: (CAS seed).</summary>
+    CasRealSubset = 0xCA5,
+
+    /// <summary>The contrastive encoder's batches of one epoch (anchors and their positives): (probe seed, epoch).</summary>
+    ContrastiveBatches = 0xC0B7,
+
+    /// <summary>The augmentation of one contrastive batch: (probe seed, epoch, batch).</summary>
+    ContrastiveAugmentation = 0xA06,
+
+    /// <summary>The linear probe's permutation of one epoch: (probe seed, epoch).</summary>
+    LinearProbeShuffle = 0x1BE5,
 }
 
 /// <summary>
