@@ -18,5 +18,7 @@ internal static class AmbientCli
         InfoCommand.Create(),
         ClassifierCommand.Create(),
         LaunchCommand.Create(),
+        CasCommand.Create(),
+        RepresentCommand.Create(),
     };
 }

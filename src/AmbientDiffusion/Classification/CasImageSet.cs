@@ -101,18 +101,18 @@ public sealed record CasImageSet(Tensor Images, long[] Labels, long[]? Groups, I
     /// <summary>
     /// Reads labelled real images from <paramref name="sourceName"/> (anything <see cref="ImageSources.Open"/> opens)
     /// at the given geometry (grey images are repeated to RGB; square images of another size are resized by area
-    /// averaging as <c>prepare</c> does). With <paramref name="count"/>, a subset: the first <paramref name="count"/> of a
-    /// permutation seeded by <paramref name="seed"/>, back in source order (so asking for every image keeps the order).
+    /// averaging as <c>prepare</c> does). With <paramref name="count"/> below the source's size, a subset: the first
+    /// <paramref name="count"/> of a permutation seeded by <paramref name="seed"/>, back in source order; otherwise every
+    /// image, in source order (the caller checks the count it got when it needs exactly as many).
     /// </summary>
     public static CasImageSet ReadReal(string sourceName, ClassifierGeometry geometry, int? count = null, ulong seed = 0)
     {
         var source = ImageSources.Open(sourceName);
         var labels = source.Labels ?? throw new InvalidDataException($"{source.Description}: has no class labels (expected class sub-folders, an IDX file with its labels file, or fashion-mnist)");
         int[] indices;
-        if (count is { } wanted)
+        if (count is { } wanted && wanted < source.Count)
         {
-            if (wanted < 1 || wanted > source.Count)
-                throw new ArgumentException($"{source.Description}: {wanted} images asked for, it has {source.Count}");
+            if (wanted < 1) throw new ArgumentException($"{source.Description}: {wanted} images asked for, expected at least 1");
             indices = RandomStreams.For(RandomStream.CasRealSubset, seed).Permutation(source.Count).Take(wanted).Order().ToArray();
         }
         else indices = Enumerable.Range(0, source.Count).ToArray();
@@ -126,15 +126,24 @@ public sealed record CasImageSet(Tensor Images, long[] Labels, long[]? Groups, I
     {
         var square = size.Height == size.Width ? new SquareTransform(size.Height) : null;
         var result = new byte[indices.Length][];
-        Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        try
         {
-            var index = indices[i];
-            var image = source.Decode(index, source.ReadRaw(index), channels);
-            if (image.Height == size.Height && image.Width == size.Width) result[i] = ToChw(image);
-            else if (square is not null && image.Height == image.Width) result[i] = square.Apply(image, source.ItemName(index));
-            else throw new InvalidDataException($"{source.ItemName(index)}: image is {image.Width}x{image.Height}, expected {size.Width}x{size.Height} (the other set's size)");
-        });
+            Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => result[i] = DecodeOne(source, indices[i], channels, size, square));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // The first bad image's own error (it names the file), not the parallel loop's wrapper.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
         return [.. result];
+    }
+
+    private static byte[] DecodeOne(ImageSource source, int index, int channels, (int Height, int Width) size, SquareTransform? square)
+    {
+        var image = source.Decode(index, source.ReadRaw(index), channels);
+        if (image.Height == size.Height && image.Width == size.Width) return ToChw(image);
+        if (square is not null && image.Height == image.Width) return square.Apply(image, source.ItemName(index));
+        throw new InvalidDataException($"{source.ItemName(index)}: image is {image.Width}x{image.Height}, expected {size.Width}x{size.Height} (the other set's size)");
     }
 
     private static unsafe Tensor Stack(List<byte[]> images, int channels, int height, int width)

@@ -82,6 +82,8 @@ public static class ClassificationAccuracyScore
         synthetic = synthetic.WithClassesOf(test.ClassNames, realTestSource);
         progress?.Report(new CasProgress("read", 2, 3));
         var real = CasImageSet.ReadReal(realTrainSource, synthetic.Geometry, synthetic.Count, options.Seed).WithClassesOf(test.ClassNames, realTestSource);
+        if (real.Count < synthetic.Count)
+            throw new ArgumentException($"{real.Description}: the real baseline needs as many real training images as synthetic ones ({synthetic.Count}); use a larger --real-train source or fewer synthetic images");
         progress?.Report(new CasProgress("read", 3, 3));
 
         CasRun Train(string name, CasImageSet set, int epochs)
