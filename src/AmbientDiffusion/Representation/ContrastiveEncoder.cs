@@ -9,7 +9,7 @@ namespace AmbientDiffusion.Representation;
 /// 2x2 max pools after the first two), global average pooling to the <see cref="FeatureDimension"/>-dimensional
 /// representation, and a two-layer projection head (128 → 128 → <see cref="ProjectionDimension"/>) on which the
 /// contrastive loss acts (the probe reads the representation before the head, as in SimCLR and StableRep). About
-/// 110k parameters; any image size of at least 4x4. Inputs are uint8 images scaled as the classifier's.
+/// 117k parameters for grey images; any image size of at least 4x4. Inputs are uint8 images scaled as the classifier's.
 /// </summary>
 public sealed class ContrastiveEncoder : Module<Tensor, Tensor>
 {

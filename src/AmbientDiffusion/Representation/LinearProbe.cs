@@ -23,7 +23,9 @@ public sealed record LinearProbeOptions(int Epochs = 30, int BatchSize = 256, do
 
 /// <summary>
 /// Multinomial logistic regression on frozen features (one linear layer, softmax cross-entropy, Adam): the standard
-/// measure of how linearly separable a representation makes the classes.
+/// measure of how linearly separable a representation makes the classes. Features are first standardised with the
+/// training rows' per-dimension mean and standard deviation (as a parameter-free batch norm before the probe), so the
+/// step size suits any encoder's feature scale.
 /// </summary>
 public static class LinearProbe
 {
@@ -35,6 +37,10 @@ public static class LinearProbe
         var n = (int)features.shape[0];
         if (labels.Length != n) throw new ArgumentException($"linear probe: {n} feature rows but {labels.Length} labels");
         using var scope = torch.NewDisposeScope();
+        var mean = features.mean([0], keepdim: true);
+        var std = features.std([0], unbiased: false, keepdim: true).clamp(min: 1e-6);
+        features = features.sub(mean).div(std);
+        testFeatures = testFeatures.sub(mean).div(std);
         using var generator = new Generator(options.Seed);
         using var layer = new Linear(features.shape[1], classNames.Count, generator: generator);
         using var flat = new torch.optim.FlatParameters(layer.parameters());
