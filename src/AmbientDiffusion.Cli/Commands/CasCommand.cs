@@ -26,7 +26,7 @@ internal static class CasCommand
             and report its top-1 on real test images, beside the same classifier trained on as many real images (the ratio
             CAS / real) and on real + synthetic images (naive augmentation). Writes cas.json, cas.html and confusion matrices.
             Defaults: {defaults.Epochs} epochs, batch {defaults.BatchSize}, learning rate {defaults.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {defaults.Seed}
-            (about a minute on 2 CPU cores for 10k 28x28 synthetic images). Epochs: {ClassificationAccuracyScore.EpochRule}.
+            (about 1 CPU-minute for 10k 28x28 synthetic images; 3-4 minutes of wall time on a busy shared 2-core machine). Epochs: {ClassificationAccuracyScore.EpochRule}.
             Classes are matched by name between the synthetic and real sets; a mismatch is an error.
 
             Examples:

@@ -33,7 +33,7 @@ internal static class RepresentCommand
             score both (and an untrained one) with a linear probe trained on real labels and tested on real test images.
             Writes represent.json and represent.html.
             Defaults: {encoderDefaults.Epochs} encoder epochs, batch {encoderDefaults.BatchSize}, {encoderDefaults.PositivesPerSet} per set, temperature {encoderDefaults.Temperature.ToString(CultureInfo.InvariantCulture)},
-            probe on {defaults.ProbeTrainImages} images for {probeDefaults.Epochs} epochs (a few minutes on 2 CPU cores for 10k 28x28 synthetic images).
+            probe on {defaults.ProbeTrainImages} images for {probeDefaults.Epochs} epochs (about 2 CPU-minutes for 10k 28x28 synthetic images; 8-9 minutes of wall time on a busy shared 2-core machine).
 
             Examples:
               ambient represent --synthetic runs/fmnist/synthetic --real fashion-mnist -o runs/fmnist/represent

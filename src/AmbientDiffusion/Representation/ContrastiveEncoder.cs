@@ -5,11 +5,11 @@ using static AmbientDiffusion.Torch.torch.nn;
 namespace AmbientDiffusion.Representation;
 
 /// <summary>
-/// The small convolutional encoder of the representation probe: three 3x3 conv + ReLU stages (32, 64, 128 channels;
-/// 2x2 max pools after the first two), global average pooling to the <see cref="FeatureDimension"/>-dimensional
+/// The small convolutional encoder of the representation probe: three 3x3 conv + group norm (8 groups) + ReLU stages
+/// (32, 64, 128 channels; 2x2 max pools after the first two; the norms let a few hundred Adam steps train it), global average pooling to the <see cref="FeatureDimension"/>-dimensional
 /// representation, and a two-layer projection head (128 → 128 → <see cref="ProjectionDimension"/>) on which the
 /// contrastive loss acts (the probe reads the representation before the head, as in SimCLR and StableRep). About
-/// 117k parameters for grey images; any image size of at least 4x4. Inputs are uint8 images scaled as the classifier's.
+/// 118k parameters for grey images; any image size of at least 4x4. Inputs are uint8 images scaled as the classifier's.
 /// </summary>
 public sealed class ContrastiveEncoder : Module<Tensor, Tensor>
 {
@@ -18,6 +18,8 @@ public sealed class ContrastiveEncoder : Module<Tensor, Tensor>
 
     /// <summary>Width of the projection head's output.</summary>
     public const int ProjectionDimension = 64;
+
+    private const int Groups = 8;
 
     /// <summary>Builds the encoder for <paramref name="geometry"/> images with weights drawn from a generator seeded by <paramref name="seed"/>.</summary>
     public ContrastiveEncoder(ClassifierGeometry geometry, ulong seed)
@@ -29,6 +31,9 @@ public sealed class ContrastiveEncoder : Module<Tensor, Tensor>
         conv1 = register_module(nameof(conv1), new Conv2d(geometry.Channels, 32, 3, padding: 1, generator: generator));
         conv2 = register_module(nameof(conv2), new Conv2d(32, 64, 3, padding: 1, generator: generator));
         conv3 = register_module(nameof(conv3), new Conv2d(64, FeatureDimension, 3, padding: 1, generator: generator));
+        norm1 = register_module(nameof(norm1), new GroupNorm(Groups, 32));
+        norm2 = register_module(nameof(norm2), new GroupNorm(Groups, 64));
+        norm3 = register_module(nameof(norm3), new GroupNorm(Groups, FeatureDimension));
         head1 = register_module(nameof(head1), new Linear(FeatureDimension, FeatureDimension, generator: generator));
         head2 = register_module(nameof(head2), new Linear(FeatureDimension, ProjectionDimension, generator: generator));
     }
@@ -40,6 +45,9 @@ public sealed class ContrastiveEncoder : Module<Tensor, Tensor>
     public Conv2d conv1 { get; }
     public Conv2d conv2 { get; }
     public Conv2d conv3 { get; }
+    public GroupNorm norm1 { get; }
+    public GroupNorm norm2 { get; }
+    public GroupNorm norm3 { get; }
     public Linear head1 { get; }
     public Linear head2 { get; }
 #pragma warning restore CS1591
@@ -54,9 +62,9 @@ public sealed class ContrastiveEncoder : Module<Tensor, Tensor>
     /// <summary>The representation [N, <see cref="FeatureDimension"/>] of prepared inputs.</summary>
     public Tensor Features(Tensor input)
     {
-        var x = MaxPool2(conv1.forward(input).relu());
-        x = MaxPool2(conv2.forward(x).relu());
-        return conv3.forward(x).relu().mean([2, 3]);
+        var x = MaxPool2(norm1.forward(conv1.forward(input)).relu());
+        x = MaxPool2(norm2.forward(conv2.forward(x)).relu());
+        return norm3.forward(conv3.forward(x)).relu().mean([2, 3]);
     }
 
     /// <summary>The projection [N, <see cref="ProjectionDimension"/>] of prepared inputs, where the contrastive loss acts.</summary>

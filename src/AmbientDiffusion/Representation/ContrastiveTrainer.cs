@@ -11,7 +11,7 @@ namespace AmbientDiffusion.Representation;
 /// <param name="LearningRate">Adam's step size.</param>
 /// <param name="Seed">Seeds the weights, the batches and the augmentations.</param>
 /// <param name="Augmentation">The augmentations of every view.</param>
-public sealed record ContrastiveOptions(int Epochs = 4, int BatchSize = 256, int PositivesPerSet = 8, double Temperature = 0.1, double LearningRate = 1e-3, ulong Seed = 0,
+public sealed record ContrastiveOptions(int Epochs = 4, int BatchSize = 128, int PositivesPerSet = 8, double Temperature = 0.1, double LearningRate = 2e-3, ulong Seed = 0,
     AugmentationOptions? Augmentation = null)
 {
     /// <summary>The augmentations, defaults when none are given.</summary>
