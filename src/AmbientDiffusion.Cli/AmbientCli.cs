@@ -19,5 +19,7 @@ internal static class AmbientCli
         ClassifierCommand.Create(),
         LaunchCommand.Create(),
         SynthesizeCommand.Create(),
+        CasCommand.Create(),
+        RepresentCommand.Create(),
     };
 }

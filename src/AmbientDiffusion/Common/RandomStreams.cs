@@ -44,6 +44,18 @@ public enum RandomStream : ulong
     /// (training seed, position in the image stream). Keyed by position, not by rank or batch, so any number of
     /// workers and any batch split draw the same numbers for the same example.</summary>
     TrainingExample = 0x7E_A1,
+
+    /// <summary>The real training subset of the Classification Accuracy Score's baseline: (CAS seed).</summary>
+    CasRealSubset = 0xCA5,
+
+    /// <summary>The contrastive encoder's batches of one epoch (anchors and their positives): (probe seed, epoch).</summary>
+    ContrastiveBatches = 0xC0B7,
+
+    /// <summary>The augmentation of one contrastive batch: (probe seed, epoch, batch).</summary>
+    ContrastiveAugmentation = 0xA06,
+
+    /// <summary>The linear probe's permutation of one epoch: (probe seed, epoch).</summary>
+    LinearProbeShuffle = 0x1BE5,
 }
 
 /// <summary>
