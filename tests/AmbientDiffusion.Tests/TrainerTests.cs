@@ -16,7 +16,7 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         Name = "test",
         Seed = 3,
-        Device = new DeviceSettings { Type = "cpu", Bf16 = bf16 },
+        Device = new DeviceSettings { Type = "cpu", Bf16 = bf16 ? Bf16Mode.True : Bf16Mode.False },
         Data = new DataSection { Corrupted = data },
         Model = new ModelSettings { ModelChannels = 16, ChannelMult = [1, 2], NumBlocks = 1, AttnResolutions = [4], Dropout = 0.1 },
         Loss = new LossSettings { Kind = Enum.Parse<LossKind>(kind, ignoreCase: true), Delta = 0.1 },

@@ -16,7 +16,7 @@ internal static class TrainCommand
         var command = new Command("train", """
             Run an experiment: prepare and corrupt the data once (cached in <runs>/data), train on the corrupted
             images only, then draw samples (sampling:) and analyze their memorization (memorization:).
-            Writes <runs>/<name>/: config.yaml (resolved), inputs.json, metrics.jsonl, checkpoints/, samples/,
+            Writes <runs>/<name>/: config.yaml (resolved), inputs.json, metrics.jsonl, checkpoints/, samples/, story.png,
             report/. Finished stages are skipped on --resume. Ctrl+C saves a checkpoint and exits with code 130.
 
             Examples:
@@ -30,6 +30,11 @@ internal static class TrainCommand
         command.SetAction(result =>
         {
             var config = options.Load(result);
+            // device.bf16: auto becomes true or false here, once; the run's config.yaml and checkpoints record it.
+            var precision = ExperimentComposition.ResolvePrecision(config);
+            var precisionLine = $"precision: {(precision.Enabled ? "bf16 autocast" : "float32")} ({precision.Reason})";
+            // A YAML comment keeps the dry run's output a valid config.
+            if (result.GetValue(options.DryRun)) Console.WriteLine($"# {precisionLine}");
             if (options.PrintIfDryRun(result, config)) return CommandRunner.Success;
             // A worker of `ambient launch`, torchrun or srun (WORLD_SIZE set) joins its job; otherwise a single process.
             using var parallel = DataParallel.FromEnvironment(Torch.Device.Parse(config.Device.Type));
@@ -37,8 +42,9 @@ internal static class TrainCommand
             var runDirectory = Path.Combine(runner.RunsRoot, config.Name);
             CommandRunner.LogDirectory = runDirectory;
             using var cancel = new CancelOnCtrlC();
-            AnsiConsole.MarkupLineInterpolated($"[bold]{config.Name}[/]: {Common.Yaml.EnumName(config.Loss.Kind)} loss, {config.Training.DurationKimg} kimg on {config.Device.Type}{(config.Device.Bf16 ? " (bf16 autocast)" : "")}; run directory {runDirectory}");
-            if (config.Device.Bf16 && Torch.Device.Parse(config.Device.Type).Type == Torch.DeviceType.CPU && !Torch.torch.cpu.has_native_bf16())
+            AnsiConsole.MarkupLineInterpolated($"[bold]{config.Name}[/]: {Common.Yaml.EnumName(config.Loss.Kind)} loss, {config.Training.DurationKimg} kimg on {config.Device.Type}; run directory {runDirectory}");
+            AnsiConsole.MarkupLineInterpolated($"{precisionLine}");
+            if (precision.Enabled && Torch.Device.Parse(config.Device.Type).Type == Torch.DeviceType.CPU && !CpuCapabilities.Probe().HasNativeBf16)
                 AnsiConsole.MarkupLine("[yellow]warning:[/] device.bf16 on a CPU without native bf16 (AVX512-BF16 or AMX): autocast will run slower than float32");
             var outcome = ConsoleProgress.Stages(report => runner.Run(config, runDirectory, result.GetValue(resume),
                 new ProgressRelay<ExperimentProgress>(p => report(p.Stage, p.Done, p.Total)), cancel.Token));
@@ -58,6 +64,7 @@ internal static class TrainCommand
         AnsiConsole.MarkupLineInterpolated($"run:     [bold]{run.Path}[/] ({outcome.Step} steps, {outcome.Kimg:0.###} kimg)");
         AnsiConsole.MarkupLineInterpolated($"data:    {outcome.Inputs.Corrupted} (preview: {Path.ChangeExtension(outcome.Inputs.Corrupted, ".preview.png")})");
         if (outcome.Sampled) AnsiConsole.MarkupLineInterpolated($"samples: [bold]{run.Samples}[/] (grid.png, samples.safetensors, samples.npz)");
+        if (outcome.Sampled && File.Exists(run.Story)) AnsiConsole.MarkupLineInterpolated($"story:   [bold]{run.Story}[/] (what the model saw beside what it generates)");
         if (outcome.Analyzed) AnsiConsole.MarkupLineInterpolated($"report:  [bold]{Path.Combine(run.Report, "report.html")}[/] (report.json, neighbors.png)");
         return CommandRunner.Success;
     }

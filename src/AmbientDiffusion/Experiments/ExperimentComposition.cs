@@ -48,6 +48,15 @@ public static class ExperimentComposition
             : Within(() => Trainer.Resume(TrainerSetup(config, run, parallel), DataPath(config, dataPath)));
     }
 
+    /// <summary>Resolves <c>device.bf16</c> (<c>auto</c> to true or false) for this machine, in place, so that the run's
+    /// config.yaml and checkpoints record the precision it trained in; true and false stay as they are.</summary>
+    public static Bf16Decision ResolvePrecision(ExperimentConfig config, CpuCapabilities? cpu = null)
+    {
+        var decision = config.Device.DecideBf16(cpu ?? CpuCapabilities.Probe());
+        config.Device = config.Device with { Bf16 = decision.Enabled ? Bf16Mode.True : Bf16Mode.False };
+        return decision;
+    }
+
     /// <summary>The analyzer's options for a config's memorization section, in one expression.</summary>
     public static MemorizationOptions Memorization(ExperimentConfig config, string samplesPath, string preparedPath, string outputDirectory,
         IReadOnlyList<ExtractedSpace>? extracted = null) => new()

@@ -17,7 +17,7 @@ public sealed record ExperimentResult(RunDirectory Run, RunInputs Inputs, long S
 /// <summary>
 /// Runs one experiment end to end, each stage skipped when its output is already there: prepare the clean data and
 /// corrupt it once (cached, <see cref="DataCache"/>), train on the corrupted artifact only (resuming from the newest
-/// checkpoint), sample the EMA model, and analyze the samples' memorization against the clean training set.
+/// checkpoint), sample the EMA model, draw the story picture (what training saw beside the samples), and analyze the samples' memorization against the clean training set.
 /// The clean-data firewall holds because training receives nothing but the corrupted file's path.
 /// </summary>
 public sealed class ExperimentRunner(string runsRoot)
@@ -34,10 +34,12 @@ public sealed class ExperimentRunner(string runsRoot)
     /// <summary>Runs <paramref name="config"/> in <paramref name="runDirectory"/> (default runs/&lt;name&gt;). Without
     /// <paramref name="resume"/>, a run directory that already has checkpoints is an error.
     /// In a data-parallel job (<see cref="Parallel"/>), rank 0 prepares the data while the others wait, all ranks
-    /// train, and rank 0 alone samples and writes the report.</summary>
+    /// train, and rank 0 alone samples and writes the report. <c>device.bf16: auto</c> is resolved first
+    /// (<see cref="ExperimentComposition.ResolvePrecision"/>), so the run records the precision it trained in.</summary>
     public ExperimentResult Run(ExperimentConfig config, string? runDirectory = null, bool resume = false, IProgress<ExperimentProgress>? progress = null, CancellationToken cancel = default)
     {
         var parallel = Parallel;
+        ExperimentComposition.ResolvePrecision(config);
         var run = new RunDirectory(runDirectory ?? Path.Combine(RunsRoot, config.Name));
         var existing = Checkpoint.Latest(run.Checkpoints);
         if (existing is not null && !resume)
@@ -70,6 +72,7 @@ public sealed class ExperimentRunner(string runsRoot)
         if (!parallel.IsPrimary) return new ExperimentResult(run, inputs, step, kimg, false, false, false);
 
         var sampled = Sample(config, run, progress, cancel);
+        if (sampled) WriteStory(run, inputs);
         var classifier = sampled ? EvaluationStage.Classifier(config, Cache, inputs.Prepared, Stage(progress, "classifier")) : null;
         var spaces = EvaluationStage.Spaces(config, classifier);
         // Quality first, so that the memorization report can show it beside its verdict.
@@ -100,6 +103,14 @@ public sealed class ExperimentRunner(string runsRoot)
         sampler.SampleTo(run.Samples, seeds, config.Sampling, config.Sampling.BatchSize, config.Sampling.Grid, config.Sampling.Png, config.Sampling.Seeds,
             progress is null ? null : new ProgressRelay<SamplingProgress>(p => progress.Report(new ExperimentProgress("sample", p.Done, p.Total))), cancel);
         return true;
+    }
+
+    /// <summary>Writes story.png (the corrupted images training saw beside the samples) unless one newer than the samples is there.</summary>
+    public static void WriteStory(RunDirectory run, RunInputs inputs)
+    {
+        if (!File.Exists(run.SamplesFile)) return;
+        if (File.Exists(run.Story) && File.GetLastWriteTimeUtc(run.Story) >= File.GetLastWriteTimeUtc(run.SamplesFile)) return;
+        StoryPicture.Write(inputs.Corrupted, run.SamplesFile, run.Story);
     }
 
     /// <summary>Analyzes the run's samples against its clean training set into report/, unless a report newer than the samples is there.</summary>

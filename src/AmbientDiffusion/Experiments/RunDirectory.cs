@@ -5,7 +5,7 @@ namespace AmbientDiffusion.Experiments;
 
 /// <summary>
 /// The layout of runs/&lt;name&gt;, owned here and nowhere else: <c>config.yaml</c> (resolved), <c>inputs.json</c> (the
-/// data files the run used), <c>metrics.jsonl</c>, <c>checkpoints/</c>, <c>samples/</c>, <c>report/</c>,
+/// data files the run used), <c>metrics.jsonl</c>, <c>checkpoints/</c>, <c>samples/</c>, <c>story.png</c> (<see cref="StoryPicture"/>), <c>report/</c>,
 /// <c>done.json</c> (a finished sweep point) and <c>error.log</c> (internal errors). Files inside samples/ and report/
 /// are named by their writers (<see cref="Sampling.SampleSet"/>, <see cref="Memorization.MemorizationReportWriter"/>).
 /// </summary>
@@ -26,6 +26,7 @@ public sealed class RunDirectory(string path)
     public string SamplesFile => System.IO.Path.Combine(Samples, Sampling.SampleSet.TensorFile);
     public string ReportFile => System.IO.Path.Combine(Report, Memorization.MemorizationReportWriter.JsonFile);
     public string QualityFile => System.IO.Path.Combine(Report, Memorization.SampleQuality.FileName);
+    public string Story => System.IO.Path.Combine(Path, "story.png");
     public string Evaluation(string space) => System.IO.Path.Combine(Report, EvaluationFolder, space);
 #pragma warning restore CS1591
 

@@ -109,7 +109,7 @@ public sealed class Trainer : IDisposable
     public Tensor? FlatEmaWeights => _ema?.shadow;
 
     /// <summary>Whether steps run under bf16 autocast (device.bf16), on the CPU as on CUDA.</summary>
-    public bool UseBf16 => _setup.Device.Bf16;
+    public bool UseBf16 => _setup.Device.Bf16 == Bf16Mode.True;
 
     /// <summary>The images of one optimizer step.</summary>
     public int ImagesPerStep => _settings.BatchSize * _settings.Accumulation;
