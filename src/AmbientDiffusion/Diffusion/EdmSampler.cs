@@ -78,52 +78,45 @@ public sealed class EdmSampler
         var network = _model.Network;
         var shape = new long[] { network.ImageChannels, network.Resolution, network.Resolution };
         var device = _model.parameters().FirstOrDefault()?.device ?? Device.CPU;
-        var generators = seeds.Select(s => new Generator(s)).ToArray();
-        try
+        using var generators = new StackedGenerator(seeds);
+        var masks = Mode is FixedMaskSampling ? DrawMasks(seeds).to(device) : null;
+        var labels = classes is null ? null : ClassLabels.OneHot(classes, labelDim, device);
+        var x = StartingNoise(generators, shape, views) * _sigmas[0];
+        for (var i = 0; i + 1 < _sigmas.Length; i++)
         {
-            var masks = Mode is FixedMaskSampling ? DrawMasks(seeds).to(device) : null;
-            var labels = classes is null ? null : ClassLabels.OneHot(classes, labelDim, device);
-            var x = StartingNoise(generators, shape, views) * _sigmas[0];
-            for (var i = 0; i + 1 < _sigmas.Length; i++)
+            using var scope = torch.NewDisposeScope();
+            var (now, next) = (_sigmas[i], _sigmas[i + 1]);
+            var gamma = Options.Churn > 0 && now >= Options.ChurnMin && now <= Options.ChurnMax
+                ? Math.Min(Options.Churn / Options.Steps, Math.Sqrt(2) - 1) : 0;
+            var hat = now + gamma * now;
+            var xHat = gamma > 0
+                ? x + Math.Sqrt(hat * hat - now * now) * Options.ChurnNoise * StandardNormal(generators, shape)
+                : x;
+            var slope = (xHat - Denoise(xHat, hat, masks, labels, device)) / hat;
+            var xNext = xHat + (next - hat) * slope;
+            if (next > 0)
             {
-                using var scope = torch.NewDisposeScope();
-                var (now, next) = (_sigmas[i], _sigmas[i + 1]);
-                var gamma = Options.Churn > 0 && now >= Options.ChurnMin && now <= Options.ChurnMax
-                    ? Math.Min(Options.Churn / Options.Steps, Math.Sqrt(2) - 1) : 0;
-                var hat = now + gamma * now;
-                var xHat = gamma > 0
-                    ? x + Math.Sqrt(hat * hat - now * now) * Options.ChurnNoise * StandardNormal(generators, shape)
-                    : x;
-                var slope = (xHat - Denoise(xHat, hat, masks, labels, device)) / hat;
-                var xNext = xHat + (next - hat) * slope;
-                if (next > 0)
-                {
-                    // Heun's correction: average the slopes at both ends (skipped on the final step to σ = 0).
-                    var slopeNext = (xNext - Denoise(xNext, next, masks, labels, device)) / next;
-                    xNext = xHat + (next - hat) * (0.5 * slope + 0.5 * slopeNext);
-                }
-                x = scope.MoveToOuter(xNext);
+                // Heun's correction: average the slopes at both ends (skipped on the final step to σ = 0).
+                var slopeNext = (xNext - Denoise(xNext, next, masks, labels, device)) / next;
+                xNext = xHat + (next - hat) * (0.5 * slope + 0.5 * slopeNext);
             }
-            if (Mode is EarlyStopSampling early) x = Denoise(x, early.StopSigma, masks, labels, device);
-            return outer.MoveToOuter(x.clamp(-1, 1).to(ScalarType.Float32));
+            x = scope.MoveToOuter(xNext);
         }
-        finally
-        {
-            foreach (var g in generators) g.Dispose();
-        }
+        if (Mode is EarlyStopSampling early) x = Denoise(x, early.StopSigma, masks, labels, device);
+        return outer.MoveToOuter(x.clamp(-1, 1).to(ScalarType.Float32));
     }
 
     /// <summary>One float64 standard normal image per sample, each from its own generator: [B, C, H, W] on the CPU.</summary>
-    private static Tensor StandardNormal(Generator[] generators, long[] shape) =>
-        torch.stack(generators.Select(g => torch.randn(shape, ScalarType.Float64, Device.CPU, g)).ToArray());
+    private static Tensor StandardNormal(StackedGenerator generators, long[] shape) => generators.randn(shape, ScalarType.Float64);
 
     /// <summary>The starting noise: x_T per seed, or with <paramref name="views"/> (x_T + s·ε_v)/√(1 + s²).</summary>
-    private static Tensor StartingNoise(Generator[] generators, long[] shape, SampleViews? views)
+    private static Tensor StartingNoise(StackedGenerator generators, long[] shape, SampleViews? views)
     {
         if (views is null) return StandardNormal(generators, shape);
         var scale = views.Scale;
-        return torch.stack(generators.Select((g, b) =>
+        return torch.stack(Enumerable.Range(0, generators.Count).Select(b =>
         {
+            var g = generators[b];
             var start = torch.randn(shape, ScalarType.Float64, Device.CPU, g);
             var nearby = start;
             for (var v = 0; v <= views.Views[b]; v++) nearby = torch.randn(shape, ScalarType.Float64, Device.CPU, g);
