@@ -53,7 +53,9 @@ public static class CasFixtures
         };
         if (groupSize is { } g) arrays.Add(new("groups", "<i8", [count], Enumerable.Range(0, count).SelectMany(i => BitConverter.GetBytes((long)(i / g))).ToArray()));
         using (var file = File.Create(Path.Combine(root, CasImageSet.NpzFile))) NpzWriter.Write(file, arrays);
-        File.WriteAllText(Path.Combine(root, CasImageSet.ManifestFile), JsonSerializer.Serialize(new Dictionary<string, object> { ["class_names"] = manifestNames ?? ClassNames }));
+        // The manifest as `ambient synthesize` writes it: classes with id, name, folder and count.
+        var classes = (manifestNames ?? ClassNames).Select((name, id) => new { id, name, folder = name.Replace('/', '_'), count = labels.Count(l => l == id) });
+        File.WriteAllText(Path.Combine(root, CasImageSet.ManifestFile), JsonSerializer.Serialize(new Dictionary<string, object> { ["format"] = "ambient/synthetic/1", ["classes"] = classes }));
         return root;
     }
 
@@ -107,6 +109,23 @@ public class CasTests
         Assert.Equal(CasFixtures.ClassNames, matched.ClassNames);
         Assert.Equal([2L, 0, 1], matched.Labels.Take(3));
         Assert.Equal(new ClassifierGeometry(1, 8, 8), set.Geometry);
+    }
+
+    [Fact]
+    public void A_plain_class_names_list_in_the_manifest_is_read_too_and_bad_class_ids_are_errors()
+    {
+        using var dir = new TempDir();
+        var synthetic = CasFixtures.SyntheticNpz(dir, "synthetic", 6, seed: 3);
+        var manifest = Path.Combine(synthetic, CasImageSet.ManifestFile);
+        using var scope = torch.NewDisposeScope();
+        File.WriteAllText(manifest, """{"class_names": ["plain", "stripes", "circle"]}""");
+        Assert.Equal(["plain", "stripes", "circle"], CasImageSet.ReadSynthetic(synthetic).ClassNames);
+        File.WriteAllText(manifest, """{"classes": [{"id": 0, "name": "a"}, {"id": 0, "name": "b"}, {"id": 2, "name": "c"}]}""");
+        Assert.Contains("ids must be 0 to 2, each once; found id 0 (b)", Assert.Throws<InvalidDataException>(() => CasImageSet.ReadSynthetic(synthetic)).Message);
+        File.WriteAllText(manifest, """{"format": "ambient/synthetic/1"}""");
+        Assert.Contains("no 'classes' list", Assert.Throws<InvalidDataException>(() => CasImageSet.ReadSynthetic(synthetic)).Message);
+        File.WriteAllText(manifest, "{");
+        Assert.Contains("not valid JSON", Assert.Throws<InvalidDataException>(() => CasImageSet.ReadSynthetic(synthetic)).Message);
     }
 
     [Fact]

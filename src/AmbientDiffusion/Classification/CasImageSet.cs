@@ -23,7 +23,10 @@ public sealed record CasImageSet(Tensor Images, long[] Labels, long[]? Groups, I
     /// <summary>The synthetic set's manifest, at the root of its folder; its <see cref="ManifestClassNamesKey"/> names the npz labels.</summary>
     public const string ManifestFile = "manifest.json";
 
-    /// <summary>The manifest key of the class names (a JSON list indexed by label id).</summary>
+    /// <summary>The manifest key of the classes as <c>ambient synthesize</c> writes them: a list of <c>{"id", "name", ...}</c> objects.</summary>
+    public const string ManifestClassesKey = "classes";
+
+    /// <summary>The manifest key of a plain list of class names indexed by label id (accepted when there is no <see cref="ManifestClassesKey"/>).</summary>
     public const string ManifestClassNamesKey = "class_names";
 
     /// <summary>Images.</summary>
@@ -34,7 +37,7 @@ public sealed record CasImageSet(Tensor Images, long[] Labels, long[]? Groups, I
 
     /// <summary>
     /// Reads a synthetic folder: <c>synthetic.npz</c> (<c>images</c> uint8 [N, H, W, C], <c>labels</c> int64 [N],
-    /// optional <c>groups</c> int64 [N]) with class names from <c>manifest.json</c>, or, without the npz, the folder as a
+    /// optional <c>groups</c> int64 [N]) with class names from <c>manifest.json</c> (its <c>classes</c>), or, without the npz, the folder as a
     /// labelled ImageFolder tree (one sub-folder per class).
     /// </summary>
     public static CasImageSet ReadSynthetic(string directory)
@@ -70,21 +73,47 @@ public sealed record CasImageSet(Tensor Images, long[] Labels, long[]? Groups, I
         return array.ToInt64(npz);
     }
 
+    /// <summary>
+    /// The class names of the npz labels: the manifest's <c>classes</c> list of <c>{"id", "name"}</c> objects (as
+    /// <c>ambient synthesize</c> writes it), or a plain <c>class_names</c> list of strings indexed by label.
+    /// </summary>
     private static IReadOnlyList<string> ManifestClassNames(string manifest)
     {
-        if (!File.Exists(manifest)) throw new FileNotFoundException($"{manifest}: no such file (it names the classes of the npz labels as '{ManifestClassNamesKey}')", manifest);
+        if (!File.Exists(manifest))
+            throw new FileNotFoundException($"{manifest}: no such file (it names the classes of the npz labels: '{ManifestClassesKey}' or '{ManifestClassNamesKey}')", manifest);
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(manifest));
-            if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty(ManifestClassNamesKey, out var list) || list.ValueKind != JsonValueKind.Array)
-                throw new InvalidDataException($"{manifest}: no '{ManifestClassNamesKey}' list (the class names, indexed by label)");
-            var names = list.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : throw new InvalidDataException($"{manifest}: '{ManifestClassNamesKey}' holds {e.ValueKind}, expected strings")).ToArray();
-            return names.Length >= 2 ? names : throw new InvalidDataException($"{manifest}: '{ManifestClassNamesKey}' has {names.Length} names, expected at least 2");
+            var root = document.RootElement;
+            string[] names;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty(ManifestClassesKey, out var classes) && classes.ValueKind == JsonValueKind.Array)
+                names = ClassesById(classes, manifest);
+            else if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty(ManifestClassNamesKey, out var list) && list.ValueKind == JsonValueKind.Array)
+                names = list.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : throw new InvalidDataException($"{manifest}: '{ManifestClassNamesKey}' holds {e.ValueKind}, expected strings")).ToArray();
+            else throw new InvalidDataException($"{manifest}: no '{ManifestClassesKey}' list of {{\"id\", \"name\"}} objects and no '{ManifestClassNamesKey}' list (the class names of the labels)");
+            return names.Length >= 2 ? names : throw new InvalidDataException($"{manifest}: {names.Length} class names, expected at least 2");
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"{manifest}: not valid JSON: {e.Message}", e);
         }
+    }
+
+    /// <summary>Names indexed by id from <c>[{"id": 0, "name": "..."}, ...]</c>; the ids must be 0 … K−1, each once.</summary>
+    private static string[] ClassesById(JsonElement classes, string manifest)
+    {
+        var entries = classes.EnumerateArray().Select(e =>
+            e.ValueKind == JsonValueKind.Object && e.TryGetProperty("id", out var id) && id.TryGetInt32(out var k) && e.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String
+                ? (Id: k, Name: name.GetString()!)
+                : throw new InvalidDataException($"{manifest}: '{ManifestClassesKey}' entry {e} lacks an integer 'id' or a string 'name'")).ToList();
+        var names = new string[entries.Count];
+        foreach (var (id, name) in entries)
+        {
+            if ((uint)id >= (uint)names.Length || names[id] is not null)
+                throw new InvalidDataException($"{manifest}: '{ManifestClassesKey}' ids must be 0 to {names.Length - 1}, each once; found id {id} ({name})");
+            names[id] = name;
+        }
+        return names;
     }
 
     private static CasImageSet ReadFolder(string directory)
