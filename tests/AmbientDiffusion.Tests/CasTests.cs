@@ -52,10 +52,10 @@ public static class CasFixtures
             new("labels", "<i8", [count], labels.SelectMany(BitConverter.GetBytes).ToArray()),
         };
         if (groupSize is { } g) arrays.Add(new("groups", "<i8", [count], Enumerable.Range(0, count).SelectMany(i => BitConverter.GetBytes((long)(i / g))).ToArray()));
-        using (var file = File.Create(Path.Combine(root, CasImageSet.NpzFile))) NpzWriter.Write(file, arrays);
+        using (var file = File.Create(Path.Combine(root, SyntheticManifest.NumpyFile))) NpzWriter.Write(file, arrays);
         // The manifest as `ambient synthesize` writes it: classes with id, name, folder and count.
         var classes = (manifestNames ?? ClassNames).Select((name, id) => new { id, name, folder = name.Replace('/', '_'), count = labels.Count(l => l == id) });
-        File.WriteAllText(Path.Combine(root, CasImageSet.ManifestFile), JsonSerializer.Serialize(new Dictionary<string, object> { ["format"] = "ambient/synthetic/1", ["classes"] = classes }));
+        File.WriteAllText(Path.Combine(root, SyntheticManifest.FileName), JsonSerializer.Serialize(new Dictionary<string, object> { ["format"] = "ambient/synthetic/1", ["classes"] = classes }));
         return root;
     }
 
@@ -116,7 +116,7 @@ public class CasTests
     {
         using var dir = new TempDir();
         var synthetic = CasFixtures.SyntheticNpz(dir, "synthetic", 6, seed: 3);
-        var manifest = Path.Combine(synthetic, CasImageSet.ManifestFile);
+        var manifest = Path.Combine(synthetic, SyntheticManifest.FileName);
         using var scope = torch.NewDisposeScope();
         File.WriteAllText(manifest, """{"class_names": ["plain", "stripes", "circle"]}""");
         Assert.Equal(["plain", "stripes", "circle"], CasImageSet.ReadSynthetic(synthetic).ClassNames);
@@ -156,7 +156,7 @@ public class CasTests
         Fixtures.WriteImage(Path.Combine(dir.File("flat"), "a.png"), CasFixtures.Image(0, 1), 8, 8, 1);
         Assert.Contains("no class sub-folders", Assert.Throws<InvalidDataException>(() => ClassificationAccuracyScore.Run(dir.File("flat"), test, test, Fast, Device.CPU)).Message);
         var noManifest = CasFixtures.SyntheticNpz(dir, "no-manifest", 6, seed: 1);
-        File.Delete(Path.Combine(noManifest, CasImageSet.ManifestFile));
+        File.Delete(Path.Combine(noManifest, SyntheticManifest.FileName));
         Assert.Contains("manifest.json: no such file", Assert.Throws<FileNotFoundException>(() => ClassificationAccuracyScore.Run(noManifest, test, test, Fast, Device.CPU)).Message);
         var tooFewNames = CasFixtures.SyntheticNpz(dir, "two-names", 6, seed: 1, manifestNames: ["circle", "plain"]);
         Assert.Contains("labels[2] = 2 is out of range", Assert.Throws<InvalidDataException>(() => ClassificationAccuracyScore.Run(tooFewNames, test, test, Fast, Device.CPU)).Message);

@@ -17,12 +17,6 @@ namespace AmbientDiffusion.Classification;
 /// <param name="Description">What the images are, for reports.</param>
 public sealed record CasImageSet(Tensor Images, long[] Labels, long[]? Groups, IReadOnlyList<string> ClassNames, string Description)
 {
-    /// <summary>The synthetic set's array file, at the root of its folder.</summary>
-    public const string NpzFile = "synthetic.npz";
-
-    /// <summary>The synthetic set's manifest, at the root of its folder; its <see cref="ManifestClassNamesKey"/> names the npz labels.</summary>
-    public const string ManifestFile = "manifest.json";
-
     /// <summary>The manifest key of the classes as <c>ambient synthesize</c> writes them: a list of <c>{"id", "name", ...}</c> objects.</summary>
     public const string ManifestClassesKey = "classes";
 
@@ -44,7 +38,7 @@ public sealed record CasImageSet(Tensor Images, long[] Labels, long[]? Groups, I
     {
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"{directory}: no such directory (expected a folder from `ambient synthesize` or an image folder with one sub-folder per class)");
-        var npz = Path.Combine(directory, NpzFile);
+        var npz = Path.Combine(directory, SyntheticManifest.NumpyFile);
         return File.Exists(npz) ? ReadNpz(directory, npz) : ReadFolder(directory);
     }
 
@@ -58,10 +52,10 @@ public sealed record CasImageSet(Tensor Images, long[] Labels, long[]? Groups, I
         if (n == 0) throw new InvalidDataException($"{npz}: 'images' holds no images");
         var labels = ReadVector(Require("labels"), n, npz);
         var groups = arrays.TryGetValue("groups", out var g) ? ReadVector(g, n, npz) : null;
-        var names = ManifestClassNames(Path.Combine(directory, ManifestFile));
+        var names = ManifestClassNames(Path.Combine(directory, SyntheticManifest.FileName));
         for (var i = 0; i < labels.Length; i++)
             if ((ulong)labels[i] >= (ulong)names.Count)
-                throw new InvalidDataException($"{npz}: labels[{i}] = {labels[i]} is out of range (expected 0 to {names.Count - 1}, one per class name of {ManifestFile})");
+                throw new InvalidDataException($"{npz}: labels[{i}] = {labels[i]} is out of range (expected 0 to {names.Count - 1}, one per class name of {SyntheticManifest.FileName})");
         var tensor = torch.tensor(images.Data, [n, h, w, c]).permute(0, 3, 1, 2).contiguous();
         return new CasImageSet(tensor, labels, groups, names, $"{n} synthetic images of {npz}");
     }
@@ -119,7 +113,7 @@ public sealed record CasImageSet(Tensor Images, long[] Labels, long[]? Groups, I
     private static CasImageSet ReadFolder(string directory)
     {
         var source = new ImageFolderSource(directory);
-        var labels = source.Labels ?? throw new InvalidDataException($"{directory}: no {NpzFile} and no class sub-folders (expected one sub-folder per class, at least two)");
+        var labels = source.Labels ?? throw new InvalidDataException($"{directory}: no {SyntheticManifest.NumpyFile} and no class sub-folders (expected one sub-folder per class, at least two)");
         var first = source.Decode(0, source.ReadRaw(0), 0);
         var channels = first.Channels >= 3 ? 3 : 1;
         var chw = Decode(source, Enumerable.Range(0, source.Count).ToArray(), channels, (first.Height, first.Width));

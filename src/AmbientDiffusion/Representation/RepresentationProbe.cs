@@ -1,3 +1,4 @@
+using AmbientDiffusion.Sampling;
 using System.Diagnostics;
 using AmbientDiffusion.Classification;
 using AmbientDiffusion.Common;
@@ -68,7 +69,7 @@ public static class RepresentationProbe
         progress?.Report(new RepresentProgress("read", 0, 4));
         var synthetic = CasImageSet.ReadSynthetic(syntheticDirectory);
         if (options.Positives == PositiveKind.Group && synthetic.Groups is null)
-            throw new InvalidDataException($"{synthetic.Description}: --positives group needs a 'groups' array in {Path.Combine(syntheticDirectory, CasImageSet.NpzFile)} (images generated from nearby starting noises share a group id); use --positives class");
+            throw new InvalidDataException($"{synthetic.Description}: --positives group needs a 'groups' array in {Path.Combine(syntheticDirectory, SyntheticManifest.NumpyFile)} (images generated from nearby starting noises share a group id); use --positives class");
         progress?.Report(new RepresentProgress("read", 1, 4));
         var test = CasImageSet.ReadReal(realTestSource, synthetic.Geometry);
         synthetic = synthetic.WithClassesOf(test.ClassNames, realTestSource);
