@@ -16,8 +16,9 @@ internal static class TrainCommand
         var command = new Command("train", """
             Run an experiment: prepare and corrupt the data once (cached in <runs>/data), train on the corrupted
             images only, then draw samples (sampling:) and analyze their memorization (memorization:).
-            Writes <runs>/<name>/: config.yaml (resolved), inputs.json, metrics.jsonl, checkpoints/, samples/, story.png,
-            report/. Finished stages are skipped on --resume. Ctrl+C saves a checkpoint and exits with code 130.
+            Writes <runs>/<name>/: config.yaml (resolved; device.bf16: auto becomes true or false), inputs.json,
+            metrics.jsonl, checkpoints/, samples/, story.png (what the model saw beside what it generates), report/.
+            Finished stages are skipped on --resume. Ctrl+C saves a checkpoint and exits with code 130.
 
             Examples:
               ambient train configs/quickstart.yaml

@@ -17,7 +17,8 @@ public sealed record ExperimentResult(RunDirectory Run, RunInputs Inputs, long S
 /// <summary>
 /// Runs one experiment end to end, each stage skipped when its output is already there: prepare the clean data and
 /// corrupt it once (cached, <see cref="DataCache"/>), train on the corrupted artifact only (resuming from the newest
-/// checkpoint), sample the EMA model, draw the story picture (what training saw beside the samples), and analyze the samples' memorization against the clean training set.
+/// checkpoint), sample the EMA model, draw the story picture (what training saw beside the samples), and analyze the
+/// samples' memorization against the clean training set.
 /// The clean-data firewall holds because training receives nothing but the corrupted file's path.
 /// </summary>
 public sealed class ExperimentRunner(string runsRoot)
