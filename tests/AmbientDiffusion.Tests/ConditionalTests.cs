@@ -110,7 +110,7 @@ internal static class ConditionalData
     }
 }
 
-public class ConditionalTests
+public class ConditionalTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public void Labels_survive_prepare_corrupt_the_flipping_loader_and_reach_the_checkpoint()
@@ -370,6 +370,7 @@ public class ConditionalTests
             var top = images.narrow(2, 0, 4).mean([1, 2, 3]).data<float>();
             var bottom = images.narrow(2, 4, 4).mean([1, 2, 3]).data<float>();
             var correct = Enumerable.Range(0, seeds.Count).Count(i => (top[i] > bottom[i]) == (classes[i] == 0));
+            output.WriteLine($"guidance {guidance}: {correct} of {seeds.Count} samples classified as their class");
             // Chance is 20 of 40 (sd 3.2): 34 is more than 4 standard deviations above it.
             Assert.True(correct >= 34, $"guidance {guidance}: {correct} of {seeds.Count} samples look like their class");
         }
