@@ -36,6 +36,15 @@ public enum RandomStream : ulong
 
     /// <summary>KID's random subsets: (evaluation seed, subset, side 0 = first set / 1 = second).</summary>
     KidSubsets = 0x4B1D,
+
+    /// <summary>The per-image state of a forward operator (mask, motion kernel) of <c>measure</c>: (measurement seed, image index).</summary>
+    MeasurementOperator = 0x3EA5_0E,
+
+    /// <summary>The shared compressed-sensing matrix of <c>measure</c>: (measurement seed).</summary>
+    MeasurementMatrix = 0x3EA5_3A,
+
+    /// <summary>The measurement noise of one image of <c>measure</c>: (measurement seed, image index).</summary>
+    MeasurementNoise = 0x3EA5_4E,
 }
 
 /// <summary>
