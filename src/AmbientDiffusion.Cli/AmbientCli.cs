@@ -18,5 +18,7 @@ internal static class AmbientCli
         InfoCommand.Create(),
         ClassifierCommand.Create(),
         LaunchCommand.Create(),
+        MeasureCommand.Create(),
+        ReconstructCommand.Create(),
     };
 }

@@ -37,6 +37,7 @@ public sealed class MeasurementArtifact : IDisposable
 
     private MeasurementArtifact(SafeTensorsFile file)
     {
+        using var scope = torch.NewDisposeScope();
         _file = file;
         Spec = ParseSpec(Meta("operator"));
         Seed = ulong.TryParse(Meta("seed"), NumberStyles.None, CultureInfo.InvariantCulture, out var seed) ? seed : throw Invalid($"metadata 'seed' = '{Meta("seed")}' is not an unsigned integer");
@@ -53,7 +54,6 @@ public sealed class MeasurementArtifact : IDisposable
         var idx = file.Info(IndicesKey);
         if (idx.Dtype != ScalarType.Int64 || idx.Shape.Length != 1 || idx.Shape[0] != Count)
             throw Invalid($"'{IndicesKey}' must be int64 [{Count}], got {idx.Dtype} [{string.Join(", ", idx.Shape)}]");
-        using var scope = torch.NewDisposeScope();
         Indices = file.GetTensor(IndicesKey).data<long>();
     }
 
@@ -124,11 +124,11 @@ public sealed class MeasurementArtifact : IDisposable
     /// <summary>The SHA-256 of the prepared dataset that was measured.</summary>
     public string SourceSha256 => Meta("source_file_sha256");
 
-    /// <summary>Measurements [start, start + count): y float64 [count, ..] and the operator for them.</summary>
+    /// <summary>Measurements [start, start + count): y float64 [count, ..] and the operator for them. Both live in the
+    /// caller's dispose scope (the operator holds tensors of its state).</summary>
     public (Tensor y, IForwardOperator op) Read(int start, int count)
     {
         if (start < 0 || count < 1 || start + count > Count) throw new ArgumentOutOfRangeException(nameof(count), $"{Path}: measurements [{start}, {start + count}) out of [0, {Count})");
-        using var scope = torch.NewDisposeScope();
         var y = _file.GetTensor(MeasurementsKey).narrow(0, start, count).to(ScalarType.Float64);
         var perImage = _file.Contains(StateKey) ? _file.GetTensor(StateKey).narrow(0, start, count) : null;
         var shared = _file.Contains(SharedStateKey) ? _file.GetTensor(SharedStateKey) : null;
@@ -141,7 +141,6 @@ public sealed class MeasurementArtifact : IDisposable
         {
             throw Invalid(e.Message);
         }
-        scope.MoveToOuter(y);
         return (y, op);
     }
 

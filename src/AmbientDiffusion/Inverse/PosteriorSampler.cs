@@ -42,7 +42,9 @@ public sealed class PosteriorSampler
         using var outer = torch.NewDisposeScope();
         y = y.to(ScalarType.Float64);
         var floor = Math.Max(measurementSigma, Options.MinMeasurementSigma);
-        Tensor Guided(Tensor x, double sigma) => PosteriorSteps.MomentMatched(denoiser, x, sigma, op, y, floor * floor, Options.CgIterations);
+        // The moment-matched mean is kept inside the data range: with a learned J a few CG steps can overshoot at
+        // large σ, where the true posterior mean is still an average of images.
+        Tensor Guided(Tensor x, double sigma) => PosteriorSteps.MomentMatched(denoiser, x, sigma, op, y, floor * floor, Options.CgIterations).clamp(-1, 1);
         Tensor Plain(Tensor x, double sigma)
         {
             using var noGrad = torch.no_grad();

@@ -25,7 +25,8 @@ public static class PosteriorSteps
     /// <summary>
     /// MMPS: E[x | x_t, y] ≈ D(x) + σ² J Aᵀ u with (Σ_y I + σ² A J Aᵀ) u = y − A D(x), J = ∂D/∂x applied by
     /// vector-Jacobian products (J is symmetric for an exact denoiser) and u from <paramref name="cgIterations"/> steps
-    /// of conjugate gradients. Exact for a Gaussian prior and a linear A once CG has converged.
+    /// of conjugate gradients (truncated where a direction has less curvature than Σ_y alone). Exact for a Gaussian
+    /// prior and a linear A once CG has converged.
     /// </summary>
     public static Tensor MomentMatched(Denoiser denoiser, Tensor x, double sigma, IForwardOperator op, Tensor y, double measurementVariance, int cgIterations)
     {
@@ -41,7 +42,9 @@ public static class PosteriorSteps
             return (leaf.grad ?? throw new InvalidOperationException("the denoiser did not depend on its input")).detach();
         }
         var variance = sigma * sigma;
-        var u = ConjugateGradient.Solve(v => measurementVariance * v + variance * op.Apply(Jacobian(op.Adjoint(v))), y - op.Apply(mean), cgIterations);
+        // Σ_y + σ²AJAᵀ ≥ Σ_y for an exact denoiser (J is a covariance over σ²); directions where a network's J breaks
+        // that end its CG (truncated CG) instead of diverging.
+        var u = ConjugateGradient.Solve(v => measurementVariance * v + variance * op.Apply(Jacobian(op.Adjoint(v))), y - op.Apply(mean), cgIterations, measurementVariance);
         var result = mean + variance * Jacobian(op.Adjoint(u));
         leaf.grad = null;
         return scope.MoveToOuter(result);

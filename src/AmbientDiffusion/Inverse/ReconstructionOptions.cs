@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using AmbientDiffusion.Common;
 using AmbientDiffusion.Diffusion;
 
@@ -35,6 +37,14 @@ public sealed record ReconstructionOptions : SamplerOptions
 
     /// <summary>Samples per network call; does not change the samples.</summary>
     public int BatchSize { get; init; } = 50;
+
+    /// <summary>These settings as JSON (snake_case keys, enum names), for reports and sample metadata.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    private static readonly JsonSerializerOptions JsonOptions = new(Data.ProvenanceJson.Options)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
 
     /// <inheritdoc />
     public override void Validate()
