@@ -55,8 +55,7 @@ internal static class ReconstructCommand
             options.Validate();
             var path = SampleCommand.ResolveCheckpoint(result.GetValue(checkpoint)!);
             using var artifact = MeasurementArtifact.Open(result.GetValue(measurements)!);
-            if (result.GetValue(expect) is { } expected && OperatorSpec.Parse(expected).Describe() != artifact.Spec.Describe())
-                throw new ArgumentException($"{artifact.Path}: measured with {artifact.Spec.Describe()}, but --operator asks for {OperatorSpec.Parse(expected).Describe()}");
+            if (result.GetValue(expect) is { } expected) artifact.RequireOperator(OperatorSpec.Parse(expected));
             using var prepared = result.GetValue(reference) is { } referencePath ? PreparedDataset.Open(referencePath) : null;
             using var prior = CheckpointPrior.Load(path, Device.Parse(result.GetValue(device)!), ema: !result.GetValue(raw));
             var n = result.GetValue(count) ?? artifact.Count;

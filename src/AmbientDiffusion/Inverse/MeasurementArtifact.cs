@@ -124,6 +124,13 @@ public sealed class MeasurementArtifact : IDisposable
     /// <summary>The SHA-256 of the prepared dataset that was measured.</summary>
     public string SourceSha256 => Meta("source_file_sha256");
 
+    /// <summary>Throws unless the measurements were made with <paramref name="expected"/> (same operator, parameters and noise).</summary>
+    public void RequireOperator(OperatorSpec expected)
+    {
+        if (expected.Describe() != Spec.Describe())
+            throw new ArgumentException($"{Path}: the measurements were made with {Spec.Describe()}, not the requested {expected.Describe()}");
+    }
+
     /// <summary>Measurements [start, start + count): y float64 [count, ..] and the operator for them. Both live in the
     /// caller's dispose scope (the operator holds tensors of its state).</summary>
     public (Tensor y, IForwardOperator op) Read(int start, int count)
