@@ -24,10 +24,10 @@ public sealed record ReconstructionOptions : SamplerOptions
     public PosteriorMethod Method { get; init; } = PosteriorMethod.Mmps;
 
     /// <summary>ζ of DPS: the step along −∇‖y − A D(x_t)‖ taken at every step.</summary>
-    public double GuidanceScale { get; init; } = 1.0;
+    public double GuidanceScale { get; init; } = 10.0;
 
     /// <summary>Conjugate-gradient iterations of MMPS (each one vector-Jacobian product).</summary>
-    public int CgIterations { get; init; } = 3;
+    public int CgIterations { get; init; } = 2;
 
     /// <summary>Floor of MMPS's measurement standard deviation: Σ_y = max(σ_y, this)² I keeps noiseless systems well posed.</summary>
     public double MinMeasurementSigma { get; init; } = 0.01;
