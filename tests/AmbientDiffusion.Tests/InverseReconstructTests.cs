@@ -42,9 +42,13 @@ public class InverseReconstructTests
             Ambient(["reconstruct", "-c", run, "-m", measured, "--method", method, "--steps", "3", "--samples", "2", "--seed", "10",
                 "--reference", prepared, "--operator", "pool(k=2) + noise(sigma=0.05)", "-o", dir.File(name), .. extra]) == 0 ? dir.File(name) : throw new InvalidOperationException($"reconstruct {name} failed");
         var mmps = Reconstruct("mmps", "mmps", "--cg-iterations", "2");
-        var again = Reconstruct("mmps-again", "mmps", "--cg-iterations", "2", "--batch", "3");
+        var again = Reconstruct("mmps-again", "mmps", "--cg-iterations", "2");
+        var rebatched = Reconstruct("mmps-batch3", "mmps", "--cg-iterations", "2", "--batch", "3");
         var dps = Reconstruct("dps", "dps", "--guidance-scale", "0.5");
         Assert.Equal(Samples(mmps), Samples(again));
+        // Another batch size changes float32 rounding inside the network (amplified by the forward difference of an
+        // ambient prior's Jacobian), by a grey level or two at most.
+        Assert.True(Samples(mmps).Zip(Samples(rebatched), (a, b) => Math.Abs(a - b)).Max() <= 2);
         Assert.NotEqual(Samples(mmps), Samples(dps));
         Assert.Equal(8 * 8 * 8, Samples(mmps).Length);
         foreach (var file in new[] { ReconstructionReport.JsonFile, ReconstructionReport.HtmlFile, ReconstructionReport.ComparisonFile, SampleSet.GridFile })

@@ -21,13 +21,14 @@ internal static class ReconstructCommand
         var steps = new Option<int>("--steps") { Description = "Heun steps (each one or two guided denoiser evaluations).", DefaultValueFactory = _ => defaults.Steps };
         var scale = new Option<double>("--guidance-scale") { Description = "DPS's step ζ along −∇‖y − A D(x_t)‖.", DefaultValueFactory = _ => defaults.GuidanceScale };
         var cg = new Option<int>("--cg-iterations") { Description = "MMPS's conjugate-gradient iterations (one vector-Jacobian product each).", DefaultValueFactory = _ => defaults.CgIterations };
+        var jacobian = new Option<JacobianProduct>("--jacobian") { Description = "How MMPS applies the denoiser's Jacobian: reverse (vector-Jacobian product), forward (finite difference) or auto (forward for ambient priors).", DefaultValueFactory = _ => defaults.Jacobian };
         var minSigma = new Option<double>("--min-measurement-sigma") { Description = "MMPS's floor on σ_y.", DefaultValueFactory = _ => defaults.MinMeasurementSigma };
         var samples = new Option<int>("--samples") { Description = "Posterior samples per measurement.", DefaultValueFactory = _ => defaults.SamplesPerMeasurement };
         var seed = new Option<ulong>("--seed") { Description = "Sample s of measurement j uses seed + j·samples + s." };
         var count = new Option<int?>("--count") { Description = "Reconstruct only the first N measurements." };
         var reference = new Option<string?>("--reference") { Description = "The measured prepared dataset: adds PSNR and SSIM against the clean images." };
         var expect = new Option<string?>("--operator") { Description = "The operator the measurements must have been made with (an error otherwise)." };
-        var batch = new Option<int>("--batch") { Description = "Samples per network call; does not change the samples.", DefaultValueFactory = _ => defaults.BatchSize };
+        var batch = new Option<int>("--batch") { Description = "Samples per network call; the same seeds and batch size give the same samples (another batch size can move a pixel by a grey level).", DefaultValueFactory = _ => defaults.BatchSize };
         var raw = new Option<bool>("--raw") { Description = "Use the raw training weights instead of the EMA." };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => new DeviceSettings().Type };
         var command = new Command("reconstruct", """
@@ -39,7 +40,7 @@ internal static class ReconstructCommand
             Examples:
               ambient reconstruct -c runs/quickstart -m meas/p0.9.safetensors --method mmps -o recon/p0.9-mmps
               ambient reconstruct -c runs/clean -m meas/blur.safetensors --method dps --guidance-scale 1 --reference data/fmnist.safetensors -o recon/blur
-            """) { checkpoint, measurements, output, method, steps, scale, cg, minSigma, samples, seed, count, reference, expect, batch, raw, device };
+            """) { checkpoint, measurements, output, method, steps, scale, cg, jacobian, minSigma, samples, seed, count, reference, expect, batch, raw, device };
         command.SetAction(result =>
         {
             var options = defaults with
@@ -48,6 +49,7 @@ internal static class ReconstructCommand
                 Steps = result.GetValue(steps),
                 GuidanceScale = result.GetValue(scale),
                 CgIterations = result.GetValue(cg),
+                Jacobian = result.GetValue(jacobian),
                 MinMeasurementSigma = result.GetValue(minSigma),
                 SamplesPerMeasurement = result.GetValue(samples),
                 BatchSize = result.GetValue(batch),

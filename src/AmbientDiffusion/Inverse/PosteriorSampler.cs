@@ -36,15 +36,17 @@ public sealed class PosteriorSampler
     /// One posterior sample per row of <paramref name="y"/> (float64 [B, ..]) with the seed of that row: float64
     /// [B, C, H, W] clipped to [-1, 1]. <paramref name="measurementSigma"/> is the measurement's σ_y.
     /// </summary>
-    public Tensor Sample(Denoiser denoiser, IForwardOperator op, Tensor y, IReadOnlyList<ulong> seeds, ImageShape shape, double measurementSigma)
+    public Tensor Sample(Denoiser denoiser, IForwardOperator op, Tensor y, IReadOnlyList<ulong> seeds, ImageShape shape, double measurementSigma,
+        JacobianProduct product = JacobianProduct.Reverse)
     {
+        if (product == JacobianProduct.Auto) throw new ArgumentException("resolve the Jacobian product (reverse or forward) before sampling");
         if (seeds.Count != y.shape[0]) throw new ArgumentException($"{seeds.Count} seeds for {y.shape[0]} measurements");
         using var outer = torch.NewDisposeScope();
         y = y.to(ScalarType.Float64);
         var floor = Math.Max(measurementSigma, Options.MinMeasurementSigma);
         // The moment-matched mean is kept inside the data range: with a learned J a few CG steps can overshoot at
         // large σ, where the true posterior mean is still an average of images.
-        Tensor Guided(Tensor x, double sigma) => PosteriorSteps.MomentMatched(denoiser, x, sigma, op, y, floor * floor, Options.CgIterations).clamp(-1, 1);
+        Tensor Guided(Tensor x, double sigma) => PosteriorSteps.MomentMatched(denoiser, x, sigma, op, y, floor * floor, Options.CgIterations, product).clamp(-1, 1);
         Tensor Plain(Tensor x, double sigma)
         {
             using var noGrad = torch.no_grad();

@@ -14,6 +14,17 @@ public enum PosteriorMethod
     Mmps,
 }
 
+/// <summary>How MMPS applies the denoiser's Jacobian J = ∂D/∂x to a vector.</summary>
+public enum JacobianProduct
+{
+    /// <summary>Reverse mode: Jᵀv by one backward pass (equals J·v when J is symmetric, as for an exact denoiser).</summary>
+    Reverse,
+    /// <summary>Forward difference: (D(x + εv) − D(x))/ε, J·v itself for any denoiser, one extra forward pass.</summary>
+    Forward,
+    /// <summary><see cref="Forward"/> for ambient (fixed-mask) priors, whose J is not symmetric, <see cref="Reverse"/> otherwise.</summary>
+    Auto,
+}
+
 /// <summary>
 /// Settings of <c>ambient reconstruct</c>: EDM's Heun schedule (<see cref="SamplerOptions"/>, deterministic: no churn)
 /// plus the guidance. The only place their defaults and bounds live.
@@ -28,6 +39,9 @@ public sealed record ReconstructionOptions : SamplerOptions
 
     /// <summary>Conjugate-gradient iterations of MMPS (each one vector-Jacobian product).</summary>
     public int CgIterations { get; init; } = 2;
+
+    /// <summary>How MMPS applies the Jacobian.</summary>
+    public JacobianProduct Jacobian { get; init; } = JacobianProduct.Auto;
 
     /// <summary>Floor of MMPS's measurement standard deviation: Σ_y = max(σ_y, this)² I keeps noiseless systems well posed.</summary>
     public double MinMeasurementSigma { get; init; } = 0.01;
@@ -52,6 +66,7 @@ public sealed record ReconstructionOptions : SamplerOptions
         base.Validate();
         SettingException.Check(Churn == 0, "churn", Churn, "0: reconstruction runs the deterministic Heun sampler");
         SettingException.Check(Enum.IsDefined(Method), "method", Method, Yaml.Choices<PosteriorMethod>());
+        SettingException.Check(Enum.IsDefined(Jacobian), "jacobian", Jacobian, Yaml.Choices<JacobianProduct>());
         SettingException.Check(GuidanceScale >= 0 && double.IsFinite(GuidanceScale), "guidance_scale", GuidanceScale, "a finite step >= 0 (0: unguided)");
         SettingException.Check(CgIterations is >= 1 and <= 100, "cg_iterations", CgIterations, "1 to 100");
         SettingException.Check(MinMeasurementSigma is > 0 and <= 1, "min_measurement_sigma", MinMeasurementSigma, "a level in (0, 1]");

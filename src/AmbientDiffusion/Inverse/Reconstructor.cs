@@ -59,6 +59,7 @@ public static class Reconstructor
             throw new ArgumentException($"{reference.Path}: not the dataset that was measured (its SHA-256 differs from the artifact's source_file_sha256 {measurements.SourceSha256})");
         var k = options.SamplesPerMeasurement;
         var sampler = new PosteriorSampler(options, prior.StopSigma);
+        var product = Resolve(options.Jacobian, prior);
         using var outer = torch.NewDisposeScope();
         var perBlock = Math.Max(1, options.BatchSize / k);
         var samples = new Tensor[n * k];
@@ -78,7 +79,7 @@ public static class Reconstructor
             {
                 cancel.ThrowIfCancellationRequested();
                 var seeds = Enumerable.Range(start, size).Select(j => seed + (ulong)(j * k + s)).ToList();
-                var x = sampler.Sample(prior.For(seeds), op, y, seeds, measurements.Shape, measurements.Spec.NoiseSigma);
+                var x = sampler.Sample(prior.For(seeds), op, y, seeds, measurements.Shape, measurements.Spec.NoiseSigma, product);
                 var bytes = EdmSampler.ToBytes(x);
                 var c = ReconstructionMetrics.Consistency(op, FromBytes(bytes), y);
                 for (var j = 0; j < size; j++)
@@ -130,6 +131,10 @@ public static class Reconstructor
         };
         return result;
     }
+
+    /// <summary>The Jacobian product <see cref="JacobianProduct.Auto"/> stands for with this prior.</summary>
+    public static JacobianProduct Resolve(JacobianProduct product, CheckpointPrior prior) => product != JacobianProduct.Auto ? product
+        : prior.Mode is FixedMaskSampling ? JacobianProduct.Forward : JacobianProduct.Reverse;
 
     /// <summary>The classical estimates: the pseudo-inverse, and for masks the harmonic fill.</summary>
     public static IEnumerable<(string name, Tensor estimate)> Baselines(IForwardOperator op, Tensor y)
