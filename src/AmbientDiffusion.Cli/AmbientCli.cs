@@ -21,5 +21,7 @@ internal static class AmbientCli
         SynthesizeCommand.Create(),
         CasCommand.Create(),
         RepresentCommand.Create(),
+        MeasureCommand.Create(),
+        ReconstructCommand.Create(),
     };
 }

@@ -56,6 +56,15 @@ public enum RandomStream : ulong
 
     /// <summary>The linear probe's permutation of one epoch: (probe seed, epoch).</summary>
     LinearProbeShuffle = 0x1BE5,
+
+    /// <summary>The per-image state of a forward operator (mask, motion kernel) of <c>measure</c>: (measurement seed, image index).</summary>
+    MeasurementOperator = 0x3EA5_0E,
+
+    /// <summary>The shared compressed-sensing matrix of <c>measure</c>: (measurement seed).</summary>
+    MeasurementMatrix = 0x3EA5_3A,
+
+    /// <summary>The measurement noise of one image of <c>measure</c>: (measurement seed, image index).</summary>
+    MeasurementNoise = 0x3EA5_4E,
 }
 
 /// <summary>
