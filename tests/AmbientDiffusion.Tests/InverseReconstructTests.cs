@@ -1,5 +1,7 @@
 using System.Text.Json;
 using AmbientDiffusion.Cli;
+using AmbientDiffusion.Corruption;
+using AmbientDiffusion.Diffusion;
 using AmbientDiffusion.Inverse;
 using AmbientDiffusion.Sampling;
 
@@ -66,5 +68,21 @@ public class InverseReconstructTests
         Assert.Equal(1, Ambient("reconstruct", "-c", run, "-m", measured, "--cg-iterations", "0", "-o", dir.File("x")));
         Assert.Equal(1, Ambient("measure", prepared, "--operator", "pool(k=3)", "-o", dir.File("bad.safetensors")));
         Assert.False(Directory.Exists(dir.File("x")));
+    }
+
+    [Fact]
+    public void A_class_conditional_ambient_checkpoint_is_a_prior_through_its_null_label()
+    {
+        using var dir = new TempDir();
+        var prepared = ConditionalData.Prepared(dir, 32);
+        var checkpoint = ConditionalData.Train(dir, ConditionalData.Corrupted(dir, prepared, new PixelMask(0.3)), LossKind.Ambient);
+        var measured = dir.File("inpaint.safetensors");
+        Assert.Equal(0, Ambient("measure", prepared, "--split", "train", "--operator", "pixel(p=0.6)", "--images", "0-1", "--seed", "1", "-o", measured));
+        string Reconstruct(string name) =>
+            Ambient("reconstruct", "-c", checkpoint, "-m", measured, "--method", "mmps", "--steps", "3", "--cg-iterations", "1", "--seed", "2",
+                "--reference", prepared, "-o", dir.File(name)) == 0 ? dir.File(name) : throw new InvalidOperationException($"reconstruct {name} failed");
+        var first = Samples(Reconstruct("a"));
+        Assert.Equal(2 * 8 * 8, first.Length);
+        Assert.Equal(first, Samples(Reconstruct("b")));
     }
 }

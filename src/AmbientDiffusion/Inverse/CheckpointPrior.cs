@@ -8,6 +8,7 @@ namespace AmbientDiffusion.Inverse;
 /// A trained checkpoint as a prior: its denoiser used the way its training implies (<see cref="SamplingModes"/>):
 /// clean and naive models plainly, ambient models inside the fixed-mask sampler (one mask per sample seed, so the
 /// guidance gradient flows through D(M ⊙ x, σ, M) as in the official code), tweedie models of noisy data stopping at σ_n.
+/// Class-conditional models are used with the null label: the unconditional prior their label dropout trained.
 /// </summary>
 public sealed class CheckpointPrior : IDisposable
 {
@@ -50,12 +51,16 @@ public sealed class CheckpointPrior : IDisposable
     {
         var network = _sampler.Model.Network;
         var masks = Mode is FixedMaskSampling fixedMask ? fixedMask.DrawMasks(seeds, network.ImageChannels, network.Resolution).to(_device) : null;
+        var labelDim = network.LabelDim;
         return (x, sigma) =>
         {
             using var scope = torch.NewDisposeScope();
             var input = x.to(ScalarType.Float32, _device);
             var sigmas = torch.full([x.shape[0]], sigma, ScalarType.Float32, _device);
-            var denoised = masks is null ? _sampler.Model.forward(input, sigmas) : _sampler.Model.forward(input * masks, sigmas, masks);
+            var nullLabels = labelDim > 0 ? torch.zeros([x.shape[0], labelDim], ScalarType.Float32, _device) : null;
+            var denoised = masks is null
+                ? _sampler.Model.forward(input, sigmas, classLabels: nullLabels)
+                : _sampler.Model.forward(input * masks, sigmas, masks, nullLabels);
             return scope.MoveToOuter(denoised.to(ScalarType.Float64, Device.CPU));
         };
     }
