@@ -134,6 +134,22 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void A_file_reached_through_a_symbolic_link_opens_like_the_file_itself()
+    {
+        using var scope = torch.NewDisposeScope();
+        var tensors = new Dictionary<string, Tensor> { ["x"] = Sample(ScalarType.Float32, 4, 7, 3) };
+        var path = PathOf("target.safetensors");
+        SafeTensors.Save(path, tensors, new Dictionary<string, string> { ["k"] = "v" });
+        var link = PathOf("link.safetensors");
+        File.CreateSymbolicLink(link, path);
+        using var file = SafeTensors.Open(link);
+        Assert.Equal("v", file.Metadata["k"]);
+        var loaded = SafeTensors.Load(link);
+        AssertSameTensor(tensors["x"], loaded["x"]);
+        foreach (var t in loaded.Values) t.Dispose();
+    }
+
+    [Fact]
     public void Same_input_gives_the_same_bytes_and_a_reload_rewrites_them_identically()
     {
         using var scope = torch.NewDisposeScope();

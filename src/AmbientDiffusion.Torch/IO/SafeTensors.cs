@@ -215,12 +215,14 @@ public sealed class SafeTensorsFile : IDisposable
     internal static SafeTensorsFile Open(string path)
     {
         torch.Initialize();
-        var length = new FileInfo(path) is { Exists: true } fi ? fi.Length : throw new FileNotFoundException($"{path}: no such file", path);
-        if (length < 8) throw Invalid(path, $"file is {length} bytes, shorter than the 8-byte header length");
-        long headerLength;
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
+        long length, headerLength;
         byte[] header;
         using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read))
         {
+            // The opened stream's length, not FileInfo's: for a symbolic link FileInfo reports the link's own size.
+            length = stream.Length;
+            if (length < 8) throw Invalid(path, $"file is {length} bytes, shorter than the 8-byte header length");
             Span<byte> prefix = stackalloc byte[8];
             stream.ReadExactly(prefix);
             var declared = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
