@@ -112,8 +112,10 @@ public class SynthesizeTests
         using var _ = dir;
         int Ambient(params string[] args) => CommandRunner.Run(AmbientCli.CreateRoot(), args);
         var output = dir.File("cli");
-        Assert.Equal(0, Ambient("synthesize", dir.File("run"), "--per-class", "2", "--steps", "3", "--guidance", "2", "-o", output));
-        Assert.Equal(2.0, SyntheticManifest.Read(Path.Combine(output, SyntheticManifest.FileName)).Guidance);
+        Assert.Equal(0, Ambient("synthesize", dir.File("run"), "--per-class", "2", "--steps", "3", "--guidance", "2", "--sigma-min", "0.2", "-o", output));
+        var manifest = SyntheticManifest.Read(Path.Combine(output, SyntheticManifest.FileName));
+        Assert.Equal(2.0, manifest.Guidance);
+        Assert.Equal(0.2, manifest.SamplerOptions.GetProperty("sigma_min").GetDouble());
         Assert.Equal(2, Directory.GetFiles(Path.Combine(output, "top"), "*.png").Length);
         Assert.Equal(1, Ambient("synthesize", dir.File("run"), "--per-class", "0", "-o", dir.File("bad")));
         Assert.Equal(1, Ambient("synthesize", dir.File("run"), "--per-class", "2", "--guidance", "-1", "-o", dir.File("bad")));
