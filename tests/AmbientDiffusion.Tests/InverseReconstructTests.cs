@@ -79,7 +79,7 @@ public class InverseReconstructTests
         var measured = dir.File("inpaint.safetensors");
         Assert.Equal(0, Ambient("measure", prepared, "--split", "train", "--operator", "pixel(p=0.6)", "--images", "0-1", "--seed", "1", "-o", measured));
         string Reconstruct(string name) =>
-            Ambient("reconstruct", "-c", checkpoint, "-m", measured, "--method", "mmps", "--steps", "3", "--cg-iterations", "1", "--seed", "2",
+            Ambient("reconstruct", "-c", checkpoint, "-m", measured, "--method", "mmps", "--steps", "3", "--sigma-min", "0.2", "--cg-iterations", "1", "--seed", "2",
                 "--reference", prepared, "-o", dir.File(name)) == 0 ? dir.File(name) : throw new InvalidOperationException($"reconstruct {name} failed");
         var first = Samples(Reconstruct("a"));
         Assert.Equal(2 * 8 * 8, first.Length);

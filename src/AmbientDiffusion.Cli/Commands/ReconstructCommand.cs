@@ -19,6 +19,7 @@ internal static class ReconstructCommand
         var output = new Option<string>("--out", "-o") { Description = "Output folder.", Required = true };
         var method = new Option<PosteriorMethod>("--method") { Description = "dps or mmps.", DefaultValueFactory = _ => defaults.Method };
         var steps = new Option<int>("--steps") { Description = "Heun steps (each one or two guided denoiser evaluations).", DefaultValueFactory = _ => defaults.Steps };
+        var sigmaMin = new Option<double>("--sigma-min") { Description = "Smallest noise level of the schedule (the reconstruction is the denoiser's estimate there).", DefaultValueFactory = _ => defaults.SigmaMin };
         var scale = new Option<double>("--guidance-scale") { Description = "DPS's step ζ along −∇‖y − A D(x_t)‖.", DefaultValueFactory = _ => defaults.GuidanceScale };
         var cg = new Option<int>("--cg-iterations") { Description = "MMPS's conjugate-gradient iterations (one vector-Jacobian product each).", DefaultValueFactory = _ => defaults.CgIterations };
         var jacobian = new Option<JacobianProduct>("--jacobian") { Description = "How MMPS applies the denoiser's Jacobian: reverse (vector-Jacobian product), forward (finite difference) or auto (forward for ambient priors).", DefaultValueFactory = _ => defaults.Jacobian };
@@ -40,13 +41,14 @@ internal static class ReconstructCommand
             Examples:
               ambient reconstruct -c runs/quickstart -m meas/p0.9.safetensors --method mmps -o recon/p0.9-mmps
               ambient reconstruct -c runs/clean -m meas/blur.safetensors --method dps --guidance-scale 1 --reference data/fmnist.safetensors -o recon/blur
-            """) { checkpoint, measurements, output, method, steps, scale, cg, jacobian, minSigma, samples, seed, count, reference, expect, batch, raw, device };
+            """) { checkpoint, measurements, output, method, steps, sigmaMin, scale, cg, jacobian, minSigma, samples, seed, count, reference, expect, batch, raw, device };
         command.SetAction(result =>
         {
             var options = defaults with
             {
                 Method = result.GetValue(method),
                 Steps = result.GetValue(steps),
+                SigmaMin = result.GetValue(sigmaMin),
                 GuidanceScale = result.GetValue(scale),
                 CgIterations = result.GetValue(cg),
                 Jacobian = result.GetValue(jacobian),
