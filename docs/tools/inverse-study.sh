@@ -2,6 +2,7 @@
 # The inverse-problem study of docs/inverse-problems.md: measure held-out Fashion-MNIST images with four operators and
 # reconstruct them with DPS and MMPS under each prior given on the command line (name=checkpoint ...).
 # Usage: docs/tools/inverse-study.sh CLI_DLL PREPARED OUT name=checkpoint [name=checkpoint ...]
+# RECONSTRUCT_ARGS (e.g. "--sigma-min 0.2") is passed to every reconstruct call: give such a run its own prior names.
 set -euo pipefail
 cli=$1 prepared=$2 out=$3; shift 3
 export OMP_WAIT_POLICY=PASSIVE AMBIENT_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -23,8 +24,8 @@ for prior in "$@"; do
     m="$out/measurements/$task.safetensors"
     # Equal network cost: MMPS 18 Heun steps with 2 CG iterations, DPS 45 steps.
     [ -f "$out/$name/$task-mmps/report.json" ] || /usr/bin/time -f "$name $task mmps %e s" dotnet "$cli" reconstruct -c "$checkpoint" -m "$m" \
-      --method mmps --steps 18 --cg-iterations 2 --reference "$prepared" --seed 0 -o "$out/$name/$task-mmps" | grep -E "^(reconstruction|pseudo|harmonic)"
+      --method mmps --steps 18 --cg-iterations 2 ${RECONSTRUCT_ARGS:-} --reference "$prepared" --seed 0 -o "$out/$name/$task-mmps" | grep -E "^(reconstruction|pseudo|harmonic)"
     [ -f "$out/$name/$task-dps/report.json" ] || /usr/bin/time -f "$name $task dps %e s" dotnet "$cli" reconstruct -c "$checkpoint" -m "$m" \
-      --method dps --steps 45 --guidance-scale 10 --reference "$prepared" --seed 0 -o "$out/$name/$task-dps" | grep -E "^(reconstruction|pseudo|harmonic)"
+      --method dps --steps 45 --guidance-scale 10 ${RECONSTRUCT_ARGS:-} --reference "$prepared" --seed 0 -o "$out/$name/$task-dps" | grep -E "^(reconstruction|pseudo|harmonic)"
   done
 done
