@@ -96,6 +96,24 @@ public class ExperimentTests
     }
 
     [Fact]
+    public void A_sweep_summary_keeps_its_columns_when_explicit_runs_set_different_keys()
+    {
+        using var dir = new TempDir();
+        var sweep = ConfigLoader.Load(WriteConfig(dir, TinyConfig(dir,
+            "sweep:\n  runs:\n    - {corruption.p: \"0.0\", loss.kind: edm}\n    - {corruption.p: \"0.8\", loss.kind: ambient, sampling.sigma_min: \"0.2\"}\n")));
+        var points = SweepExpander.Expand(sweep);
+        SweepSummary.Write(sweep, points, dir.Path);
+        var lines = File.ReadAllLines(Path.Combine(dir.Path, "summary.csv"));
+        Assert.Equal(3, lines.Length);
+        var header = lines[0].Split(',');
+        Assert.Equal(["run", "corruption.p", "loss.kind", "sampling.sigma_min", "status"], header.Take(5));
+        Assert.All(lines, line => Assert.Equal(header.Length, line.Split(',').Length));
+        Assert.Equal(["p=0.0_kind=edm", "0.0", "edm", "", "pending"], lines[1].Split(',').Take(5));
+        Assert.Equal("0.2", lines[2].Split(',')[3]);
+        Assert.Contains("| p=0.8_kind=ambient_sigma_min=0.2 | 0.8 | ambient | 0.2 | pending |", File.ReadAllText(Path.Combine(dir.Path, "summary.md")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_sweep_of_two_runs_completes_resumes_after_an_interruption_and_writes_its_summary()
     {
         using var dir = new TempDir();

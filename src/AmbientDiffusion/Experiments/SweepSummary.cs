@@ -61,7 +61,8 @@ public static class SweepSummary
         var table = rows.Select(r =>
         {
             var cells = new List<string> { r.Point.Label };
-            cells.AddRange(r.Point.Values.Select(v => v.Value));
+            // Explicit runs may set different keys: one cell per sweep key, empty where this run does not set it.
+            cells.AddRange(keys.Select(k => r.Point.Values.FirstOrDefault(v => v.Key == k).Value ?? ""));
             cells.Add(r.Values is null ? "pending" : "done");
             foreach (var metric in Metrics)
             {
