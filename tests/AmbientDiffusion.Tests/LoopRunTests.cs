@@ -139,6 +139,29 @@ public class LoopRunTests
         Assert.Equal(File.ReadAllBytes(Path.Combine(a.Samples, SampleSet.NumpyFile)), File.ReadAllBytes(Path.Combine(b.Samples, SampleSet.NumpyFile)));
     }
 
+    [Fact]
+    public void The_ambient_arm_with_estimated_sigma_tn_trains_on_noisy_synthetic_images_and_samples_plainly()
+    {
+        using var dir = new TempDir();
+        const string loop = "  type: accumulate\n  generations: 3\n  synthetic_count: 8\n  real_count: 12\n  synthetic_as: noisy\n  sigma_tn_estimate: true";
+        var result = new LoopRunner(dir.File("runs")).Run(ConfigLoader.Load(TinyLoop(dir, loop, p: 0, loss: "edm")));
+        Assert.Equal(3, result.Finished);
+        var levels = SigmaTnFile.Read(LoopLayout.SigmaTn(result.Layout.Generation(1)))!;
+        Assert.Equal(8, levels.Length);
+        Assert.All(levels, v => Assert.Contains(v, new SigmaTnEstimatorOptions().Grid.Select(g => (float)g)));
+        using (var data = Corruption.CorruptedDataset.Open(LoopLayout.TrainingData(result.Layout.Generation(3))))
+        {
+            // Real images first (clean), then generation 1's and generation 2's synthetic sets, each image at its own σ_tn.
+            Assert.Equal(12 + 8 + 8, data.Count);
+            Assert.All(Enumerable.Range(0, 12), i => Assert.Equal(0f, data.NoiseSigma(i)));
+            Assert.Equal(levels, Enumerable.Range(12, 8).Select(data.NoiseSigma));
+            Assert.Equal(SigmaTnFile.Read(LoopLayout.SigmaTn(result.Layout.Generation(2))), Enumerable.Range(20, 8).Select(data.NoiseSigma));
+        }
+        using var samples = SampleSet.Open(result.Layout.Generation(3).SamplesFile);
+        // Clean real images taught the network every σ: no early stop at σ_tn.
+        Assert.Equal("plain", samples.Metadata["sampler"]);
+    }
+
     private static float[] Weights(RunDirectory run)
     {
         using var scope = torch.NewDisposeScope();

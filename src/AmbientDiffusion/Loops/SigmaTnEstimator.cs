@@ -17,11 +17,15 @@ public sealed record SigmaTnEstimatorOptions
     /// <summary>Gradient steps of each logistic classifier.</summary>
     public int Steps { get; init; } = 300;
 
-    /// <summary>L2 penalty on the classifier's weights (per image).</summary>
+    /// <summary>L2 penalty on the classifier's weights, relative to the largest eigenvalue of the noisy data's covariance
+    /// (so it means the same at every σ and pixel scale).</summary>
     public double L2 { get; init; } = 1e-3;
 
-    /// <summary>Noise draws per image for training the classifier and for scoring an image.</summary>
+    /// <summary>Noise draws per image for training the classifier.</summary>
     public int Draws { get; init; } = 4;
+
+    /// <summary>Noise draws an image's mean probability is taken over (many: the first crossing of a noisy mean comes early).</summary>
+    public int ScoreDraws { get; init; } = 64;
 
     /// <summary>Seed of the real subset, the noise and the folds.</summary>
     public ulong Seed { get; init; }
@@ -34,6 +38,7 @@ public sealed record SigmaTnEstimatorOptions
         SettingException.Check(Steps is >= 1 and <= 100_000, "steps", Steps, "1 to 100000 steps");
         SettingException.Check(L2 >= 0 && double.IsFinite(L2), "l2", L2, "a penalty >= 0");
         SettingException.Check(Draws is >= 1 and <= 64, "draws", Draws, "1 to 64 noise draws");
+        SettingException.Check(ScoreDraws is >= 1 and <= 4096, "score_draws", ScoreDraws, "1 to 4096 noise draws");
     }
 }
 
@@ -94,9 +99,9 @@ public static class SigmaTnEstimator
                 var trainReal = Select(real, realFolds, f => f != fold);
                 var (w, b) = Fit(trainReal, trainSynthetic, sigma, options, generator);
                 var testIndices = Enumerable.Range(0, m).Where(i => folds[i] == fold).ToArray();
-                var scored = MeanProbability(Select(synthetic, folds, f => f == fold), w, b, sigma, options.Draws, generator).data<float>();
+                var scored = MeanProbability(Select(synthetic, folds, f => f == fold), w, b, sigma, options.ScoreDraws, generator).data<float>();
                 for (var k = 0; k < testIndices.Length; k++) probability[testIndices[k]] = scored[k];
-                var realScored = MeanProbability(Select(real, realFolds, f => f == fold), w, b, sigma, options.Draws, generator).data<float>();
+                var realScored = MeanProbability(Select(real, realFolds, f => f == fold), w, b, sigma, options.ScoreDraws, generator).data<float>();
                 // Balanced accuracy on the held-out fold: each class weighs one half.
                 correct += 0.5 * scored.Count(p => p > 0.5) / scored.Length + 0.5 * realScored.Count(p => p <= 0.5) / realScored.Length;
                 total += 1;
@@ -128,14 +133,16 @@ public static class SigmaTnEstimator
             v = v / v.square().sum().sqrt().clamp(min: 1e-12);
         }
         var top = (torch.matmul(xc, v).square().sum() / n).item<float>();
-        var step = 1.0 / (0.25 * Math.Max(top, 1e-6) + options.L2 + 0.25);
+        // 1/L steps: the logistic loss's curvature is at most 1/4 of the data's (the bias sees a constant feature, so 1/4).
+        var penalty = options.L2 * Math.Max(top, 1e-12);
+        var stepW = 1.0 / (0.25 * Math.Max(top, 1e-12) + penalty);
         var w = torch.zeros([x.shape[1], 1], device: x.device);
         var b = torch.zeros([1], device: x.device);
         for (var i = 0; i < options.Steps; i++)
         {
             var error = (torch.matmul(xc, w) + b).sigmoid() - y;
-            w = w - (torch.matmul(xc.transpose(0, 1), error) / n + w * options.L2) * step;
-            b = b - error.mean() * step;
+            w = w - (torch.matmul(xc.transpose(0, 1), error) / n + w * penalty) * stepW;
+            b = b - error.mean() * 4.0;
         }
         // Fold the centring into the bias: logit = (x − c)·w + b.
         var bias = b - torch.matmul(center, w).reshape(1);
