@@ -43,7 +43,7 @@ public sealed record SigmaTnEstimatorOptions
 }
 
 /// <summary>The estimated σ_tn of every synthetic image, and per grid level the held-out balanced accuracy of the
-/// real-vs-synthetic classifier (0.5: cannot tell them apart).</summary>
+/// real-vs-synthetic classifier on single noisy images (0.5: cannot tell them apart).</summary>
 public sealed record SigmaTnEstimate(float[] PerImage, IReadOnlyList<double> Grid, IReadOnlyList<double> Accuracy);
 
 /// <summary>
@@ -101,9 +101,11 @@ public static class SigmaTnEstimator
                 var testIndices = Enumerable.Range(0, m).Where(i => folds[i] == fold).ToArray();
                 var scored = MeanProbability(Select(synthetic, folds, f => f == fold), w, b, sigma, options.ScoreDraws, generator).data<float>();
                 for (var k = 0; k < testIndices.Length; k++) probability[testIndices[k]] = scored[k];
-                var realScored = MeanProbability(Select(real, realFolds, f => f == fold), w, b, sigma, options.ScoreDraws, generator).data<float>();
-                // Balanced accuracy on the held-out fold: each class weighs one half.
-                correct += 0.5 * scored.Count(p => p > 0.5) / scored.Length + 0.5 * realScored.Count(p => p <= 0.5) / realScored.Length;
+                // Balanced accuracy on the held-out fold, one noisy draw per image (a mean over draws would see through the
+                // noise): each class weighs one half.
+                var syntheticOnce = MeanProbability(Select(synthetic, folds, f => f == fold), w, b, sigma, 1, generator).data<float>();
+                var realOnce = MeanProbability(Select(real, realFolds, f => f == fold), w, b, sigma, 1, generator).data<float>();
+                correct += 0.5 * syntheticOnce.Count(p => p > 0.5) / syntheticOnce.Length + 0.5 * realOnce.Count(p => p <= 0.5) / realOnce.Length;
                 total += 1;
             }
             accuracy.Add(correct / total);
