@@ -162,6 +162,37 @@ public class LoopRunTests
         Assert.Equal("plain", samples.Metadata["sampler"]);
     }
 
+    [Fact]
+    public void A_class_conditional_loop_scores_each_generations_samples_by_CAS()
+    {
+        using var dir = new TempDir();
+        // Two classes of 8x8 grey images, dark and light, as a labelled prepared dataset and as real train/test folders.
+        var random = new Random(3);
+        byte[] Image(int label) => Enumerable.Range(0, 64).Select(_ => (byte)(label * 150 + random.Next(80))).ToArray();
+        var labels = Enumerable.Range(0, 32).Select(i => (long)(i % 2)).ToArray();
+        var prepared = dir.File("labelled.safetensors");
+        using (var scope = torch.NewDisposeScope())
+        {
+            var images = torch.tensor(labels.SelectMany(l => Image((int)l)).ToArray(), [32, 1, 8, 8]);
+            Data.PreparedDataset.Write(prepared, images.narrow(0, 0, 24), images.narrow(0, 24, 8), new { Source = "test" },
+                new Data.DatasetLabels(labels[..24], labels[24..], ["dark", "light"]));
+        }
+        foreach (var split in new[] { "train", "test" })
+            for (var i = 0; i < 16; i++)
+                Fixtures.WriteImage(dir.File($"{split}/{(i % 2 == 0 ? "dark" : "light")}/{i}.png"), Image(i % 2), 8, 8, 1);
+        var yaml = File.ReadAllText(TinyLoop(dir, $"  type: augment\n  generations: 1\n  synthetic_count: 8\n  real_count: 12\n  cas_test: {dir.File("test")}\n  cas_train: {dir.File("train")}"))
+            .Replace(ExperimentTests.SmoothPrepared(dir), prepared, StringComparison.Ordinal);
+        var config = ConfigLoader.Parse(yaml, "cas loop");
+        var result = new LoopRunner(dir.File("runs")).Run(config);
+        Assert.Equal(1, result.Finished);
+        var cas = LoopCas.Read(result.Layout.Generation(1));
+        Assert.NotNull(cas);
+        Assert.InRange(cas.Value.Cas, 0, 1);
+        var row = LoopSummary.Read(dir.File("runs")).Single();
+        Assert.Equal(cas.Value.Cas, row.Values["cas"]);
+        Assert.Contains(",cas,cas_over_real", File.ReadAllLines(dir.File("runs/loop.csv"))[0], StringComparison.Ordinal);
+    }
+
     private static float[] Weights(RunDirectory run)
     {
         using var scope = torch.NewDisposeScope();

@@ -21,7 +21,8 @@ public sealed record LoopResult(LoopLayout Layout, int Finished, int Generations
 /// (<see cref="GenerationData"/>, composed by <see cref="LoopComposition"/>), training through the ordinary composition
 /// (resuming from its newest checkpoint; a fine-tuned generation starts from the previous one's EMA weights), its
 /// synthetic set (the samples, with grid.png), the evaluation against the held-out real images, the memorization
-/// analysis against the generation's own training set, and <c>generation.json</c>. A generation whose marker matches
+/// analysis against the generation's own training set, the CAS of a class-conditional loop (<see cref="LoopCas"/>),
+/// and <c>generation.json</c>. A generation whose marker matches
 /// its config is skipped, so rerunning an interrupted loop continues where it stopped; the summary of every loop under
 /// the runs folder (<see cref="LoopSummary"/>) is rewritten after every generation.
 /// </summary>
@@ -114,6 +115,14 @@ public sealed class LoopRunner(string runsRoot)
         var spaces = EvaluationStage.Spaces(config, classifier);
         EvaluationStage.Run(config, run, inputs, spaces, progress);
         ExperimentRunner.Analyze(config, run, inputs, spaces, progress);
+        if (settings.CasTest.Length > 0)
+        {
+            progress?.Report(new ExperimentProgress("cas", 0, 1));
+            var realTrain = settings.CasTrain.Length > 0 ? settings.CasTrain : Classification.ClassificationAccuracyScore.DefaultRealTrain(settings.CasTest)!;
+            if (!LoopCas.Run(run, realTrain, settings.CasTest, config.Seed, Device.Parse(config.Device.Type)))
+                throw new ConfigException($"loop.cas_test = {settings.CasTest}: the CAS needs labelled samples, and generation {plan.Generation}'s model is not class-conditional", "loop.cas_test");
+            progress?.Report(new ExperimentProgress("cas", 1, 1));
+        }
         GenerationMarker.Write(run, config, plan);
         return true;
     }

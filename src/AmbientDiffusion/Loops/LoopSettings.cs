@@ -85,6 +85,14 @@ public sealed record LoopSettings
     /// (<see cref="SigmaTnEstimator"/>).</summary>
     public bool SigmaTnEstimate { get; init; }
 
+    /// <summary>A labelled real test source (e.g. <c>fashion-mnist:test</c>) for the Classification Accuracy Score of each
+    /// generation of a class-conditional loop; empty: no CAS.</summary>
+    public string CasTest { get; init; } = "";
+
+    /// <summary>The labelled real training source of the CAS baseline (empty: the one <c>ambient cas</c> pairs with
+    /// <see cref="CasTest"/>, e.g. fashion-mnist for fashion-mnist:test).</summary>
+    public string CasTrain { get; init; } = "";
+
     /// <summary>Throws <see cref="SettingException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -101,5 +109,8 @@ public sealed record LoopSettings
         SettingException.Check(SigmaTn == 0 || SyntheticAs == SyntheticUse.Noisy, "sigma_tn", SigmaTn, "0 unless synthetic_as is noisy");
         SettingException.Check(!SigmaTnEstimate || SyntheticAs == SyntheticUse.Noisy, "sigma_tn_estimate", SigmaTnEstimate, "false unless synthetic_as is noisy");
         SettingException.Check(!SigmaTnEstimate || SigmaTn == 0, "sigma_tn", SigmaTn, "0 (unset) when sigma_tn_estimate is true: set one of the two");
+        SettingException.Check(CasTrain.Length == 0 || CasTest.Length > 0, "cas_train", CasTrain, "empty unless cas_test names the real test source");
+        SettingException.Check(CasTest.Length == 0 || CasTrain.Length > 0 || Classification.ClassificationAccuracyScore.DefaultRealTrain(CasTest) is not null, "cas_train", CasTrain,
+            $"a labelled real training source: {CasTest} has no default one");
     }
 }

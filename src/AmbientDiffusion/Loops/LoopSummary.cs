@@ -14,7 +14,7 @@ namespace AmbientDiffusion.Loops;
 /// per metric against the generation, one line per arm (the mean over its seeds; <c>loop-&lt;metric&gt;.svg</c> and
 /// <c>.png</c>). The metrics are read from each generation's report (<see cref="SweepSummary.Read"/>): FD, KID,
 /// precision, recall, density and coverage in the evaluation space against held-out real images, and the memorization
-/// of the generation's own training set. Generations not finished yet are left out.
+/// of the generation's own training set, and the CAS when configured. Generations not finished yet are left out.
 /// </summary>
 public static class LoopSummary
 {
@@ -32,6 +32,8 @@ public static class LoopSummary
         new("coverage", "eval_coverage", "coverage"),
         new("memorized", "ratio_below_third", "memorized fraction (d1/d2 < 1/3, own training set)"),
         new("d1_median", "d1_median", "median distance to own training set (pixels)"),
+        new("cas", "", "CAS (synthetic-only top-1 on real test images)"),
+        new("cas_over_real", "", "CAS / real-only accuracy"),
     ];
 
     /// <summary>One finished generation of one loop.</summary>
@@ -56,7 +58,8 @@ public static class LoopSummary
                     using var json = JsonDocument.Parse(File.ReadAllBytes(marker));
                     var images = json.RootElement.GetProperty("training_images").GetInt32();
                     var report = SweepSummary.Read(run.Report) ?? [];
-                    var values = Metrics.Where(m => report.ContainsKey((m.Key, "samples"))).ToDictionary(m => m.Column, m => report[(m.Key, "samples")]);
+                    var values = Metrics.Where(m => m.Key.Length > 0 && report.ContainsKey((m.Key, "samples"))).ToDictionary(m => m.Column, m => report[(m.Key, "samples")]);
+                    if (LoopCas.Read(run) is { } cas) (values["cas"], values["cas_over_real"]) = (cas.Cas, cas.OverReal);
                     rows.Add(new Row(Path.GetFileName(arm), config.Seed, k, images, values));
                 }
             }
