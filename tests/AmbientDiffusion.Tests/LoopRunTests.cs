@@ -85,6 +85,13 @@ public class LoopRunTests
         var marker = File.GetLastWriteTimeUtc(LoopLayout.Marker(result.Layout.Generation(2)));
         Assert.Equal(2, runner.Run(config).Finished);
         Assert.Equal(marker, File.GetLastWriteTimeUtc(LoopLayout.Marker(result.Layout.Generation(2))));
+
+        // Another loop type in the same folder would mix two loops; more generations extend the loop.
+        var changed = ConfigLoader.Load(dir.File("tiny-loop.yaml"), ["loop.type=accumulate"]);
+        Assert.Contains("another config", Assert.Throws<ConfigException>(() => runner.Run(changed)).Message, StringComparison.Ordinal);
+        var extended = runner.Run(ConfigLoader.Load(dir.File("tiny-loop.yaml"), ["loop.generations=3"]));
+        Assert.Equal(3, extended.Finished);
+        Assert.Equal(marker, File.GetLastWriteTimeUtc(LoopLayout.Marker(result.Layout.Generation(2))));
     }
 
     [Fact]

@@ -43,6 +43,7 @@ public sealed class LoopRunner(string runsRoot)
         var settings = config.Loop ?? throw new ConfigException($"{config.Name}: no loop section: `ambient loop` needs a loop: section (see docs/self-consuming-loops.md)", "loop");
         ExperimentComposition.ResolvePrecision(config);
         var layout = Layout(config);
+        CheckSameLoop(config, layout);
         Directory.CreateDirectory(layout.Folder);
         AtomicFile.WriteAllBytes(layout.Config, System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(config)));
         var cache = new DataCache(Path.Combine(RunsRoot, "data"));
@@ -74,6 +75,26 @@ public sealed class LoopRunner(string runsRoot)
         return new LoopResult(layout, finished, settings.Generations, cancel.IsCancellationRequested);
     }
 
+    /// <summary>Continuing a loop with other settings would mix two loops in one folder: refuse it. Only the number of
+    /// generations (a loop can be extended) and the CAS sources (scored afterwards) may change.</summary>
+    private static void CheckSameLoop(ExperimentConfig config, LoopLayout layout)
+    {
+        if (!File.Exists(layout.Config)) return;
+        var stored = ConfigLoader.Parse(File.ReadAllText(layout.Config), layout.Config);
+        var (now, then) = (Comparable(config), Comparable(stored));
+        if (now == then) return;
+        var nowLines = now.Split('\n');
+        var differing = nowLines.Zip(then.Split('\n')).FirstOrDefault(p => p.First != p.Second).First ?? nowLines[^1];
+        throw new ConfigException($"{config.Name}: the loop in {layout.Folder} was run with another config ({layout.Config}; first difference near '{differing.Trim()}'): continuing would mix two loops (use another name, or restore the setting)", "loop");
+    }
+
+    private static string Comparable(ExperimentConfig config)
+    {
+        var copy = ConfigLoader.Parse(ConfigLoader.ToYaml(config), config.Name);
+        copy.Loop = copy.Loop! with { Generations = 1, CasTest = "", CasTrain = "" };
+        return ConfigLoader.ToYaml(copy);
+    }
+
     /// <summary>Runs one generation unless its marker says it is finished; false when it was cancelled.</summary>
     private static bool RunGeneration(ExperimentConfig loop, LoopLayout layout, GenerationPlan plan, string prepared, string corrupted, DataCache cache,
         IProgress<ExperimentProgress>? progress, CancellationToken cancel)
@@ -82,7 +103,7 @@ public sealed class LoopRunner(string runsRoot)
         var run = layout.Generation(plan.Generation);
         var (trainPath, cleanPath) = (LoopLayout.TrainingData(run), LoopLayout.CleanTrainingData(run));
         var config = GenerationConfig.For(loop, plan.Generation, trainPath, cleanPath);
-        if (GenerationMarker.IsFinished(run, config)) return true;
+        if (GenerationMarker.IsFinished(run, config, settings)) return true;
         Directory.CreateDirectory(run.Path);
 
         if (!File.Exists(trainPath) || !File.Exists(cleanPath))
@@ -123,7 +144,7 @@ public sealed class LoopRunner(string runsRoot)
                 throw new ConfigException($"loop.cas_test = {settings.CasTest}: the CAS needs labelled samples, and generation {plan.Generation}'s model is not class-conditional", "loop.cas_test");
             progress?.Report(new ExperimentProgress("cas", 1, 1));
         }
-        GenerationMarker.Write(run, config, plan);
+        GenerationMarker.Write(run, config, settings, plan);
         return true;
     }
 
