@@ -200,6 +200,22 @@ public class LoopRunTests
         Assert.Contains(",cas,cas_over_real", File.ReadAllLines(dir.File("runs/loop.csv"))[0], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_loop_command_runs_a_loop_and_refuses_a_config_without_a_loop_section()
+    {
+        using var dir = new TempDir();
+        var config = TinyLoop(dir, "  type: fully_synthetic\n  generations: 2\n  synthetic_count: 8\n  real_count: 12");
+        var runs = dir.File("runs");
+        Assert.Equal(0, Ambient("loop", config, "--runs", runs, "--dry-run"));
+        Assert.False(Directory.Exists(runs));
+        Assert.Equal(0, Ambient("loop", config, "--runs", runs));
+        Assert.True(File.Exists(Path.Combine(runs, "loop.md")));
+        Assert.True(File.Exists(LoopLayout.Marker(new LoopLayout(Path.Combine(runs, "tiny-loop", "seed-1")).Generation(2))));
+        Assert.NotEqual(0, Ambient("loop", ExperimentTests.WriteConfig(dir, ExperimentTests.TinyConfig(dir)), "--runs", runs));
+    }
+
+    private static int Ambient(params string[] args) => Cli.CommandRunner.Run(Cli.AmbientCli.CreateRoot(), args);
+
     private static float[] Weights(RunDirectory run)
     {
         using var scope = torch.NewDisposeScope();
