@@ -106,6 +106,28 @@ public class LoopCompositionTests
     }
 
     [Fact]
+    public void The_shipped_loop_configs_compose_from_their_dataset_and_differ_only_in_the_loop_section()
+    {
+        var files = Directory.GetFiles(Path.Combine(ConfigTests.RepositoryRoot(), "configs"), "loop-fmnist-*.yaml");
+        Assert.Equal(6, files.Length);
+        var configs = files.Select(f => ConfigLoader.Load(f)).ToList();
+        foreach (var config in configs)
+        {
+            var composition = new LoopComposition(config.Loop!, config.Dataset!.Count, config.Seed);
+            Assert.Equal(5, config.Loop!.Generations);
+            Assert.Equal(1000, composition.Plan(5).SyntheticCount);
+        }
+        string Shared(ExperimentConfig c)
+        {
+            var copy = ConfigLoader.Parse(ConfigLoader.ToYaml(c), "copy");
+            (copy.Name, copy.Loop) = ("", null);
+            return ConfigLoader.ToYaml(copy);
+        }
+        Assert.Single(configs.Select(Shared).Distinct());
+        Assert.Equal([1.0, 2.0], configs.Select(c => c.Loop!.Guidance).Distinct().Order());
+    }
+
+    [Fact]
     public void A_generations_training_files_hold_its_real_and_synthetic_images_and_never_the_held_out_ones()
     {
         using var dir = new TempDir();

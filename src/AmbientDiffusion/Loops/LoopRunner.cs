@@ -31,6 +31,9 @@ public sealed class LoopRunner(string runsRoot)
     /// <summary>Folder of run directories (and of the data cache, runs/data).</summary>
     public string RunsRoot { get; } = runsRoot;
 
+    /// <summary>Seed of the evaluation classifier of every loop (not the loop's seed: arms and seeds share one space).</summary>
+    public const ulong EvaluationClassifierSeed = 0;
+
     /// <summary>Stop after this many generations (tests: a loop interrupted between generations); null runs them all.</summary>
     public int? StopAfter { get; init; }
 
@@ -131,8 +134,11 @@ public sealed class LoopRunner(string runsRoot)
 
         ExperimentRunner.Sample(config, run, progress, cancel);
         if (cancel.IsCancellationRequested) return false;
-        // The evaluation space is learnt from the real images (cached once for the loop), never from a generation's mix.
-        var classifier = EvaluationStage.Classifier(loop, cache, prepared, progress is null ? null : new ProgressRelay<(int Done, int Total)>(p => progress.Report(new ExperimentProgress("classifier", p.Done, p.Total))));
+        // The evaluation space is learnt from the real images, never from a generation's mix, with one seed for every arm
+        // and loop seed, so that all of them are measured in the same space (trained once per runs folder).
+        var evaluationSpace = ConfigLoader.Parse(ConfigLoader.ToYaml(loop), loop.Name);
+        evaluationSpace.Seed = EvaluationClassifierSeed;
+        var classifier = EvaluationStage.Classifier(evaluationSpace, cache, prepared, progress is null ? null : new ProgressRelay<(int Done, int Total)>(p => progress.Report(new ExperimentProgress("classifier", p.Done, p.Total))));
         var spaces = EvaluationStage.Spaces(config, classifier);
         EvaluationStage.Run(config, run, inputs, spaces, progress);
         ExperimentRunner.Analyze(config, run, inputs, spaces, progress);
