@@ -124,6 +124,15 @@ public class LoopRunTests
         var expected = LoopSummary.Read(dir.File("straight")).Single(r => r.Generation == 3).Values;
         var actual = LoopSummary.Read(dir.File("interrupted")).Single(r => r.Generation == 3).Values;
         Assert.Equal(expected, actual);
+
+        // A lost marker redoes only what is missing: the finished training and samples are kept.
+        var checkpoints = Directory.GetFiles(third.Checkpoints).Length;
+        var samplesTime = File.GetLastWriteTimeUtc(third.SamplesFile);
+        File.Delete(LoopLayout.Marker(third));
+        Assert.Equal(3, runner.Run(ConfigLoader.Load(dir.File("tiny-loop.yaml"))).Finished);
+        Assert.Equal(checkpoints, Directory.GetFiles(third.Checkpoints).Length);
+        Assert.Equal(samplesTime, File.GetLastWriteTimeUtc(third.SamplesFile));
+        Assert.Equal(expected, LoopSummary.Read(dir.File("interrupted")).Single(r => r.Generation == 3).Values);
     }
 
     [Fact]

@@ -34,9 +34,6 @@ public sealed class LoopRunner(string runsRoot)
     /// <summary>Seed of the evaluation classifier of every loop (not the loop's seed: arms and seeds share one space).</summary>
     public const ulong EvaluationClassifierSeed = 0;
 
-    /// <summary>Stop after this many generations (tests: a loop interrupted between generations); null runs them all.</summary>
-    public int? StopAfter { get; init; }
-
     /// <summary>The loop's folder layout for <paramref name="config"/>: runs/&lt;name&gt;/seed-&lt;seed&gt;.</summary>
     public LoopLayout Layout(ExperimentConfig config) => new(Path.Combine(RunsRoot, config.Name, LoopLayout.SeedFolder(config.Seed)));
 
@@ -65,8 +62,7 @@ public sealed class LoopRunner(string runsRoot)
         }
 
         var finished = 0;
-        var last = Math.Min(settings.Generations, StopAfter ?? settings.Generations);
-        for (var k = 1; k <= last && !cancel.IsCancellationRequested; k++)
+        for (var k = 1; k <= settings.Generations && !cancel.IsCancellationRequested; k++)
         {
             var generation = k;
             var stageProgress = progress is null ? null : new ProgressRelay<ExperimentProgress>(p => progress.Report(new LoopProgress(generation, settings.Generations, p)));
