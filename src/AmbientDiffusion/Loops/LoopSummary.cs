@@ -18,7 +18,7 @@ namespace AmbientDiffusion.Loops;
 /// </summary>
 public static class LoopSummary
 {
-    /// <summary>A summarised metric: its column, the sweep summary's key and a chart title.</summary>
+    /// <summary>A summarised metric: its column, the sweep summary's key (empty: read from the CAS report) and a chart title.</summary>
     public sealed record Metric(string Column, string Key, string Title);
 
     /// <summary>The metrics, in column order.</summary>
