@@ -140,8 +140,9 @@ public class LoopRunTests
     {
         using var dir = new TempDir();
         const string loop = "  type: augment\n  generations: 2\n  synthetic_count: 8\n  real_count: 12";
-        var plain = new LoopRunner(dir.File("plain")).Run(ConfigLoader.Load(TinyLoop(dir, loop, p: 0, loss: "edm", name: "plain")));
-        var ambient = new LoopRunner(dir.File("ambient")).Run(ConfigLoader.Load(TinyLoop(dir, loop + "\n  synthetic_as: noisy\n  sigma_tn: 0", p: 0, loss: "edm", name: "ambient")));
+        var runner = new LoopRunner(dir.File("runs"));
+        var plain = runner.Run(ConfigLoader.Load(TinyLoop(dir, loop, p: 0, loss: "edm", name: "arm-plain")));
+        var ambient = runner.Run(ConfigLoader.Load(TinyLoop(dir, loop + "\n  synthetic_as: noisy\n  sigma_tn: 0", p: 0, loss: "edm", name: "arm-ambient")));
         var (a, b) = (plain.Layout.Generation(2), ambient.Layout.Generation(2));
         // The arm really trained with the Tweedie loss and Ambient-Omni's floor…
         using (var file = Checkpoint.Open(Checkpoint.Latest(b.Checkpoints)!))
@@ -153,6 +154,12 @@ public class LoopRunTests
         // …and still drew exactly the plain arm's numbers: same weights, same samples.
         Assert.Equal(Weights(a), Weights(b));
         Assert.Equal(File.ReadAllBytes(Path.Combine(a.Samples, SampleSet.NumpyFile)), File.ReadAllBytes(Path.Combine(b.Samples, SampleSet.NumpyFile)));
+
+        // Two arms in one runs folder: one summary, one line per arm, named without their common prefix.
+        Assert.Equal(["arm-ambient", "arm-plain"], LoopSummary.Read(dir.File("runs")).Select(r => r.Arm).Distinct().Order(StringComparer.Ordinal));
+        var chart = File.ReadAllText(dir.File("runs/loop-fd.svg"));
+        Assert.Contains(">ambient<", chart, StringComparison.Ordinal);
+        Assert.Contains(">plain<", chart, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -11,8 +11,8 @@ namespace AmbientDiffusion.Loops;
 /// <summary>
 /// The summary of every loop under a runs folder (runs/&lt;arm&gt;/seed-&lt;seed&gt;): <c>loop.csv</c> (one row per arm,
 /// seed and generation), <c>loop.md</c> (per arm and generation the mean ± standard deviation over seeds) and one chart
-/// per metric against the generation, one line per arm (the mean over its seeds; <c>loop-&lt;metric&gt;.svg</c> and
-/// <c>.png</c>). The metrics are read from each generation's report (<see cref="SweepSummary.Read"/>): FD, KID,
+/// per metric against the generation, one line per arm (the mean over its seeds, named without the arms' common
+/// name prefix; <c>loop-&lt;metric&gt;.svg</c> and <c>.png</c>). The metrics are read from each generation's report (<see cref="SweepSummary.Read"/>): FD, KID,
 /// precision, recall, density and coverage in the evaluation space against held-out real images, and the memorization
 /// of the generation's own training set, and the CAS when configured. Generations not finished yet are left out.
 /// </summary>
@@ -89,9 +89,10 @@ public static class LoopSummary
                           string.Join(" | ", Metrics.Select(m => Spread(group.Where(r => r.Values.ContainsKey(m.Column)).Select(r => r.Values[m.Column]).ToList()))) + " |");
         AtomicFile.WriteAllBytes(Path.Combine(runsFolder, "loop.md"), Encoding.UTF8.GetBytes(md.ToString()));
 
+        var prefix = CommonPrefix(rows.Select(r => r.Arm).Distinct().ToList());
         foreach (var metric in Metrics)
         {
-            var series = rows.GroupBy(r => r.Arm).Select(arm => new LineSeries(arm.Key, arm.GroupBy(r => r.Generation)
+            var series = rows.GroupBy(r => r.Arm).Select(arm => new LineSeries(arm.Key[prefix.Length..], arm.GroupBy(r => r.Generation)
                 .Where(g => g.Any(r => r.Values.ContainsKey(metric.Column)))
                 .Select(g => ((double)g.Key, g.Where(r => r.Values.ContainsKey(metric.Column)).Average(r => r.Values[metric.Column])))
                 .OrderBy(p => p.Item1).ToList())).Where(s => s.Points.Count > 0).ToList();
@@ -100,6 +101,16 @@ public static class LoopSummary
             AtomicFile.WriteAllBytes(Path.Combine(runsFolder, $"loop-{metric.Column}.svg"), Encoding.UTF8.GetBytes(chart.ToSvg()));
             AtomicFile.WriteAllBytes(Path.Combine(runsFolder, $"loop-{metric.Column}.png"), chart.ToPng());
         }
+    }
+
+    /// <summary>The arms' shared leading name parts ("loop-fmnist-"), left out of the legend so that the arms fit; none for one arm.</summary>
+    private static string CommonPrefix(IReadOnlyList<string> arms)
+    {
+        if (arms.Count < 2) return "";
+        var length = 0;
+        while (length < arms[0].Length && arms.All(a => a.Length > length && a[length] == arms[0][length])) length++;
+        var cut = arms[0][..length].LastIndexOf('-');
+        return cut < 0 || arms.Any(a => a.Length == cut + 1) ? "" : arms[0][..(cut + 1)];
     }
 
     private static IEnumerable<IGrouping<(string Arm, int Generation), Row>> Groups(List<Row> rows) =>
