@@ -122,7 +122,7 @@ public static class SigmaTnEstimator
     {
         using var scope = torch.NewDisposeScope();
         var clean = torch.cat([real, synthetic], 0);
-        var x = torch.cat(Enumerable.Range(0, options.Draws).Select(_ => clean + torch.randn_like(clean, generator) * sigma).ToArray(), 0);
+        var x = torch.cat(Enumerable.Range(0, options.Draws).Select(_ => clean + Noise(clean, generator) * sigma).ToArray(), 0);
         var labels = torch.cat([torch.zeros([real.shape[0], 1], device: real.device), torch.ones([synthetic.shape[0], 1], device: real.device)], 0);
         var y = torch.cat(Enumerable.Repeat(labels, options.Draws).ToArray(), 0);
         var center = x.mean(0, keepdim: true);
@@ -156,9 +156,12 @@ public static class SigmaTnEstimator
         using var scope = torch.NewDisposeScope();
         var sum = torch.zeros([images.shape[0]], device: images.device);
         for (var d = 0; d < draws; d++)
-            sum = sum + (torch.matmul(images + torch.randn_like(images, generator) * sigma, w).reshape(-1) + b).sigmoid();
+            sum = sum + (torch.matmul(images + Noise(images, generator) * sigma, w).reshape(-1) + b).sigmoid();
         return scope.MoveToOuter((sum / draws).cpu());
     }
+
+    /// <summary>Standard normal noise like <paramref name="like"/>, drawn by the CPU generator (one stream on any device).</summary>
+    private static Tensor Noise(Tensor like, Generator generator) => torch.randn(like.shape, generator: generator).to(like.device);
 
     private static Tensor Select(Tensor rows, int[] folds, Func<int, bool> keep) =>
         rows.index_select(0, torch.tensor(folds.Select((f, i) => (f, i)).Where(p => keep(p.f)).Select(p => (long)p.i).ToArray()).to(rows.device));
