@@ -72,7 +72,8 @@ public enum RandomStream : ulong
     /// <summary>The noise x + σ_tn·z of one synthetic image in the loop's ambient arm: (loop seed, generation, image).</summary>
     LoopSyntheticNoise = 0x100B_2015E,
 
-    /// <summary>The σ_tn classifier's batches and noise of one step: (loop seed, generation, step).</summary>
+    /// <summary>The σ_tn estimator of one synthetic set: its real subset (seed), fold split (seed, 1) and noise generator
+    /// (seed, 2), where seed is the loop seed XOR the set's generation.</summary>
     LoopNoiseClassifier = 0x100B_C1A5,
 }
 
