@@ -11,13 +11,14 @@ namespace AmbientDiffusion.Tests;
 public class LoopRunTests
 {
     /// <summary>A loop on 24 smooth 8x8 images (8 held out), a 1-block network and 4 training steps per generation.</summary>
-    internal static string TinyLoop(TempDir dir, string loop, double p = 0.5, string loss = "ambient", string name = "tiny-loop") => ExperimentTests.WriteConfig(dir, $"""
+    internal static string TinyLoop(TempDir dir, string loop, double p = 0.5, string loss = "ambient", string name = "tiny-loop", double noise = 0) => ExperimentTests.WriteConfig(dir, $"""
         name: {name}
         seed: 1
         data:
           prepared: {ExperimentTests.SmoothPrepared(dir)}
         corruption:
           p: {p}
+          noise_sigma: {noise}
           seed: 2
         loss:
           kind: {loss}
@@ -183,6 +184,27 @@ public class LoopRunTests
         using var samples = SampleSet.Open(result.Layout.Generation(3).SamplesFile);
         // Clean real images taught the network every σ: no early stop at σ_tn.
         Assert.Equal("plain", samples.Metadata["sampler"]);
+    }
+
+    [Fact]
+    public void A_loop_of_tweedie_models_trains_on_noisy_real_images_beside_clean_synthetic_ones()
+    {
+        using var dir = new TempDir();
+        var config = ConfigLoader.Load(TinyLoop(dir, "  type: augment\n  generations: 2\n  synthetic_count: 8\n  real_count: 12", p: 0, loss: "tweedie", noise: 0.2));
+        var result = new LoopRunner(dir.File("runs")).Run(config);
+        Assert.Equal(2, result.Finished);
+        using (var data = Corruption.CorruptedDataset.Open(LoopLayout.TrainingData(result.Layout.Generation(2))))
+        {
+            Assert.Equal(ScalarType.Float16, data.ObservationType);
+            Assert.All(Enumerable.Range(0, 12), i => Assert.Equal(0.2f, data.NoiseSigma(i)));
+            Assert.All(Enumerable.Range(12, 8), i => Assert.Equal(0f, data.NoiseSigma(i)));
+        }
+        // The generation's memorization compares with its own clean training set: the real images before the noise.
+        using var clean = Data.PreparedDataset.Open(LoopLayout.CleanTrainingData(result.Layout.Generation(2)));
+        using var original = Data.PreparedDataset.Open(ExperimentTests.SmoothPrepared(dir));
+        var plan = new LoopComposition(config.Loop!, 24, config.Seed).Plan(2);
+        Assert.Equal(original.Images()[plan.RealIndices[0]].contiguous().data<byte>(), clean.Images()[0].contiguous().data<byte>());
+        Assert.True(File.Exists(result.Layout.Generation(2).ReportFile));
     }
 
     [Fact]
