@@ -250,6 +250,11 @@ public class LoopRunTests
         Assert.True(File.Exists(Path.Combine(runs, "loop.md")));
         Assert.True(File.Exists(LoopLayout.Marker(new LoopLayout(Path.Combine(runs, "tiny-loop", "seed-1")).Generation(2))));
         Assert.NotEqual(0, Ambient("loop", ExperimentTests.WriteConfig(dir, ExperimentTests.TinyConfig(dir)), "--runs", runs));
+
+        // Guidance on the unlabelled data's unconditional model is refused before anything trains.
+        var error = Assert.Throws<ConfigException>(() => new LoopRunner(dir.File("guided")).Run(ConfigLoader.Load(config, ["loop.guidance=2"])));
+        Assert.Equal("loop.guidance", error.Key);
+        Assert.False(Directory.Exists(dir.File("guided/tiny-loop/seed-1/gen-01")));
     }
 
     private static int Ambient(params string[] args) => Cli.CommandRunner.Run(Cli.AmbientCli.CreateRoot(), args);

@@ -50,7 +50,14 @@ public sealed class LoopRunner(string runsRoot)
         var prepared = cache.Prepared(config, Stage(progress, 0, settings.Generations, "prepare"), cancel)!;
         var corrupted = cache.Corrupted(config, prepared, Stage(progress, 0, settings.Generations, "corrupt"), cancel);
         int pool;
-        using (var data = PreparedDataset.Open(prepared)) pool = data.Count;
+        using (var data = PreparedDataset.Open(prepared))
+        {
+            pool = data.Count;
+            // Found now rather than when generation 1 samples, after its training.
+            var conditional = config.Model.LabelDim is { } dim ? dim > 0 : data.Labels is not null;
+            if (settings.Guidance != 1 && !conditional)
+                throw new ConfigException($"loop.guidance = {settings.Guidance}: guidance needs a class-conditional model, and this loop's is unconditional (model.label_dim is 0, or {prepared} has no labels)", "loop.guidance");
+        }
         LoopComposition composition;
         try
         {
