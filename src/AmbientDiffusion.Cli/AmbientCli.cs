@@ -23,5 +23,6 @@ internal static class AmbientCli
         RepresentCommand.Create(),
         MeasureCommand.Create(),
         ReconstructCommand.Create(),
+        LoopCommand.Create(),
     };
 }

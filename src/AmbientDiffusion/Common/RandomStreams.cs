@@ -65,6 +65,16 @@ public enum RandomStream : ulong
 
     /// <summary>The measurement noise of one image of <c>measure</c>: (measurement seed, image index).</summary>
     MeasurementNoise = 0x3EA5_4E,
+
+    /// <summary>The order in which a self-consuming loop draws its real images (fresh draws are consecutive slices): (loop seed).</summary>
+    LoopRealDraw = 0x100B_5EA1,
+
+    /// <summary>The noise x + σ_tn·z of one synthetic image in the loop's ambient arm: (loop seed, generation, image).</summary>
+    LoopSyntheticNoise = 0x100B_2015E,
+
+    /// <summary>The σ_tn estimator of one synthetic set: its real subset (seed), fold split (seed, 1) and noise generator
+    /// (seed, 2), where seed is the loop seed XOR the set's generation.</summary>
+    LoopNoiseClassifier = 0x100B_C1A5,
 }
 
 /// <summary>

@@ -54,6 +54,9 @@ public sealed class ExperimentConfig
     /// <summary>A grid of runs (only in sweep configs).</summary>
     public SweepSection? Sweep { get; set; }
 
+    /// <summary>A self-consuming loop of generations (only in loop configs, run by <c>ambient loop</c>).</summary>
+    public Loops.LoopSettings? Loop { get; set; }
+
     /// <summary>Checks every value; the message names the key path and what was expected.</summary>
     public void Validate()
     {
@@ -78,6 +81,17 @@ public sealed class ExperimentConfig
         Within("evaluation", Evaluation.Validate);
         Within("device", Device.Validate);
         Sweep?.Validate();
+        if (Loop is not null) ValidateLoop(Loop);
+    }
+
+    private void ValidateLoop(Loops.LoopSettings loop)
+    {
+        Within("loop", loop.Validate);
+        Check(Dataset is not null || !string.IsNullOrWhiteSpace(Data.Prepared), "loop", "(a section)", "a dataset section or data.prepared: a loop needs the clean images' held-out split to evaluate every generation");
+        Check(string.IsNullOrWhiteSpace(Data.Corrupted), "data.corrupted", Data.Corrupted, "empty in a loop config (the loop corrupts the prepared images itself)");
+        Check(loop.SyntheticAs != Loops.SyntheticUse.Noisy || Loss.Kind is Diffusion.LossKind.Edm or Diffusion.LossKind.Tweedie, "loop.synthetic_as", loop.SyntheticAs,
+            $"data unless loss.kind is edm or tweedie: the noisy-data (Tweedie) loss of the ambient arm cannot share a batch with the {Common.Yaml.EnumName(Loss.Kind)} loss");
+        Check(Sweep is null, "sweep", "(a section)", "no sweep section in a loop config (run one loop config per arm)");
     }
 
     internal static void Check(bool ok, string key, object? value, string expected)

@@ -24,7 +24,7 @@ public static class LossFactory
                 return new AmbientLoss(sigmas, new FurtherCorruption(settings.Delta, settings.FurtherCorruption), seed);
             case LossKind.Tweedie:
                 SettingException.Check(!data.HasMissingPixels, "kind", settings.Kind, $"ambient: {data.Path} has missing pixels, and the Tweedie loss handles noise only");
-                return new TweedieLoss(sigmas, settings.TweedieWeighting, new ConsistencyOptions(settings.ConsistencyWeight, settings.ConsistencySteps));
+                return new TweedieLoss(sigmas, settings.TweedieWeighting, new ConsistencyOptions(settings.ConsistencyWeight, settings.ConsistencySteps), settings.SigmaFloorFactor ?? 1);
             default:
                 throw new SettingException("kind", settings.Kind, Yaml.Choices<LossKind>());
         }

@@ -49,6 +49,10 @@ public sealed record LossSettings
     /// <summary>Reverse-SDE steps of the consistency term.</summary>
     public int ConsistencySteps { get; init; } = 3;
 
+    /// <summary>Tweedie only: σ is drawn above this multiple of each image's σ_n (null: 1, the plain Tweedie loss).
+    /// Ambient-Omni's √(4/3) keeps noisy-data images away from the σ just above their own level (the loop's ambient arm).</summary>
+    public double? SigmaFloorFactor { get; init; }
+
     /// <summary>Throws <see cref="SettingException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -60,6 +64,8 @@ public sealed record LossSettings
         SettingException.Check(PStd > 0 && double.IsFinite(PMean), "p_std", PStd, "a positive spread of ln σ");
         SettingException.Check(ConsistencyWeight >= 0, "consistency_weight", ConsistencyWeight, "a weight >= 0");
         SettingException.Check(ConsistencySteps is >= 1 and <= 100, "consistency_steps", ConsistencySteps, "1 to 100 steps");
+        SettingException.Check(SigmaFloorFactor is null or (>= 1 and <= 100), "sigma_floor_factor", SigmaFloorFactor, "a factor from 1 to 100 (or unset)");
+        SettingException.Check(SigmaFloorFactor is null || Kind == LossKind.Tweedie, "sigma_floor_factor", SigmaFloorFactor, "unset unless kind is tweedie");
         SettingException.Check(ConsistencyWeight == 0 || Kind == LossKind.Tweedie, "consistency_weight", ConsistencyWeight, "0 unless kind is tweedie");
     }
 }

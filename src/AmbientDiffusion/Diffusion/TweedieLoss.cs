@@ -26,8 +26,10 @@ public sealed record ConsistencyOptions(double Weight = 0, int Steps = 3, double
 /// With consistency, each noisy image also contributes λ_c·(D₁ − D₀)(D₂ − D₀), where D₀ = D(x_tn, σ_n) and D₁, D₂ are D at
 /// σ_lo &lt; σ_n after two independent reverse-SDE runs from x_tn: the product of independent samples is an unbiased
 /// estimate of ‖E[D(x′, σ_lo)] − D₀‖².
+/// With <c>floorFactor</c> f &gt; 1, σ_t is drawn above f·σ_n instead (Ambient-Omni's rule for low-quality data, f = √(4/3)),
+/// which bounds σ_t²/(σ_t² − σ_n²) and so the variance of the Tweedie target; clean images (σ_n = 0) are unaffected.
 /// </summary>
-public sealed class TweedieLoss(NoiseLevelDistribution sigmas, TweedieWeighting weighting = TweedieWeighting.Lambda, ConsistencyOptions? consistency = null) : DiffusionLoss
+public sealed class TweedieLoss(NoiseLevelDistribution sigmas, TweedieWeighting weighting = TweedieWeighting.Lambda, ConsistencyOptions? consistency = null, double floorFactor = 1) : DiffusionLoss
 {
     private readonly ConsistencyOptions _consistency = consistency ?? new ConsistencyOptions();
 
@@ -39,7 +41,9 @@ public sealed class TweedieLoss(NoiseLevelDistribution sigmas, TweedieWeighting 
     {
         using var scope = torch.NewDisposeScope();
         var (y, sigmaN) = (batch.Observations, batch.NoiseSigma);
-        var sigmaT = sigmas.SampleAbove(sigmaN.cpu(), random).to(y.device);
+        // f = 1 passes σ_n itself, so the plain loss draws bitwise what it always drew.
+        var floor = floorFactor == 1 ? sigmaN.cpu() : sigmaN.cpu() * floorFactor;
+        var sigmaT = sigmas.SampleAbove(floor, random).to(y.device);
         var (st, sn) = (PerImage(sigmaT), PerImage(sigmaN));
         var extra = (st.square() - sn.square()).sqrt();
         var xt = y + Noise(y, random) * extra;

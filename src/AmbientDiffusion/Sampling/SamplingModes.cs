@@ -9,7 +9,9 @@ public static class SamplingModes
 {
     /// <summary>
     /// Fixed-mask for models that take masks (ambient), drawn like the training data's masks with the training's
-    /// further corruption; early stop at σ_n for tweedie models of noisy data; plain otherwise.
+    /// further corruption; early stop at σ_n for tweedie models of noisy data; plain otherwise. A tweedie model with a
+    /// σ floor factor (the loop's ambient arm: clean real images beside noisy synthetic ones) learnt every σ from its
+    /// clean images, so it samples plainly.
     /// </summary>
     public static SamplingMode For(CheckpointHeader header, string path)
     {
@@ -20,6 +22,6 @@ public static class SamplingModes
             var maskOnly = (spec with { NoiseSigma = 0, NoiseFraction = 1 }).ToOperator();
             return new FixedMaskSampling(maskOnly, new FurtherCorruption(header.Loss.Delta, header.Loss.FurtherCorruption), header.Geometry.MaskChannels);
         }
-        return header.Loss.Kind == LossKind.Tweedie && header.DataNoiseSigmaMax > 0 ? new EarlyStopSampling(header.DataNoiseSigmaMax) : SamplingMode.Plain;
+        return header.Loss.Kind == LossKind.Tweedie && header.DataNoiseSigmaMax > 0 && header.Loss.SigmaFloorFactor is null ? new EarlyStopSampling(header.DataNoiseSigmaMax) : SamplingMode.Plain;
     }
 }
