@@ -7,7 +7,7 @@ import sys
 root = sys.argv[1]
 priors = sys.argv[2:] or sorted(d for d in os.listdir(root) if d != "measurements" and os.path.isdir(os.path.join(root, d)))
 tasks = ["inpaint-p0.6", "inpaint-p0.9", "sr4", "blur"]
-print("| task | prior | method | PSNR (dB) ± s.e. | SSIM | ‖A x̂ − y‖ | KID ×1000 (classifier space) | seconds |")
+print("| task | prior | method | PSNR (dB) ± s.e. | SSIM | ‖A x̂ − y‖ | KID (classifier space) | seconds |")
 print("|---|---|---|---|---|---|---|---|")
 baselines = {}
 for task in tasks:
@@ -21,7 +21,8 @@ for task in tasks:
             psnr = report["per_image"]["reconstruction"]["psnr"]
             se = statistics.stdev(psnr) / len(psnr) ** 0.5
             metrics = os.path.join(root, prior, f"{task}-{method}", "evaluation", "metrics.json")
-            kid = f"{json.load(open(metrics))['kid']['value'] * 1000:.1f}" if os.path.exists(metrics) else "–"
+            kid = json.load(open(metrics))["kid"] if os.path.exists(metrics) else None
+            kid = f"{kid['value']:.3g} ± {kid['stds'][0]:.2g}" if kid else "–"
             print(f"| {task} | {prior} | {method} | {m['psnr']:.2f} ± {se:.2f} | {m['ssim']:.3f} | {m['consistency']:.3f} | {kid} | {report['sampling_seconds']:.0f} |")
             for name, b in report["mean"].items():
                 if name != "reconstruction":
