@@ -22,11 +22,9 @@ internal static class SampleCommand
         var seeds = new Option<string>("--seeds") { Description = "Seeds, one sample each: ranges and lists such as 0-999 or 0-9,100.", DefaultValueFactory = _ => QuickLookSeeds };
         var output = new Option<string?>("--out", "-o") { Description = "Output folder (default: <run>/samples next to the checkpoints folder)." };
         var batch = new Option<int>("--batch") { Description = "Samples per network call; does not change the samples.", DefaultValueFactory = _ => defaults.BatchSize };
-        var steps = new Option<int?>("--steps") { Description = "Heun steps (2N-1 network evaluations); default: the run config's sampling.steps." };
+        var overrides = new RunSamplingOverrides();
         var churn = new Option<double?>("--churn") { Description = "EDM's S_churn: stochasticity along the trajectory (0 = deterministic); default: the run config's sampling.churn." };
-        var sigmaMin = new Option<double?>("--sigma-min") { Description = "Smallest noise level of the schedule; default: the run config's sampling.sigma_min." };
         var classId = new Option<int?>("--class") { Description = "Class-conditional models: draw every sample for this class id (default: balanced, class = seed mod classes)." };
-        var guidance = new Option<double?>("--guidance") { Description = "Class-conditional models: classifier-free guidance weight g (1 = conditional, 0 = unconditional); default: the run config's sampling.guidance." };
         var raw = new Option<bool>("--raw") { Description = "Use the raw training weights instead of the EMA." };
         var pngs = new Option<bool>("--png") { Description = "Also write one PNG per sample (png/<seed>.png)." };
         var grid = new Option<int>("--grid") { Description = "Samples shown in grid.png.", DefaultValueFactory = _ => defaults.Grid };
@@ -42,7 +40,7 @@ internal static class SampleCommand
               ambient sample -c runs/quickstart --seeds 0-63
               ambient sample -c runs/quickstart/checkpoints/checkpoint-000000625.safetensors --seeds 0-9999 -o fid/
               ambient sample -c runs/fmnist-conditional-clean --class 3 --guidance 2
-            """) { checkpoint, seeds, output, batch, steps, churn, sigmaMin, classId, guidance, raw, pngs, grid, device };
+            """) { checkpoint, seeds, output, batch, overrides.Steps, churn, overrides.SigmaMin, classId, overrides.Guidance, raw, pngs, grid, device };
         command.SetAction(result =>
         {
             var path = ResolveCheckpoint(result.GetValue(checkpoint)!);
@@ -53,8 +51,7 @@ internal static class SampleCommand
             using var sampler = CheckpointSampler.Load(path, parallel.Place(Device.Parse(result.GetValue(device)!)), ema: !result.GetValue(raw));
             // The run's sampling settings, with what the user typed on top.
             var configured = ExperimentComposition.RunSampling(sampler.Header, path);
-            var options = configured with { Steps = result.GetValue(steps) ?? configured.Steps, Churn = result.GetValue(churn) ?? configured.Churn, SigmaMin = result.GetValue(sigmaMin) ?? configured.SigmaMin,
-                Guidance = result.GetValue(guidance) ?? configured.Guidance, Class = result.GetValue(classId) ?? configured.Class };
+            var options = overrides.Apply(result, configured) with { Churn = result.GetValue(churn) ?? configured.Churn, Class = result.GetValue(classId) ?? configured.Class };
             options.Validate();
             AnsiConsole.MarkupLineInterpolated($"[bold]{sampler.RunName}[/]: {seedList.Count} samples, {sampler.Mode.Describe()} sampler, {options.Steps} steps, {(sampler.UsesEma ? "EMA" : "raw")} weights on {Device.Parse(result.GetValue(device)!)}");
             if (sampler.IsConditional)

@@ -17,12 +17,10 @@ internal static class SynthesizeCommand
         var run = new Argument<string>("run") { Description = "A run directory (its newest checkpoint) or a checkpoint file of a class-conditional model." };
         var perClass = new Option<int>("--per-class") { Description = "Starting noises per class (each gives --views images).", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Output folder: class folders of PNGs, synthetic.npz and manifest.json.", Required = true };
-        var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance weight g (1 = conditional, 0 = unconditional); default: the run config's sampling.guidance." };
+        var overrides = new RunSamplingOverrides();
         var views = new Option<int>("--views") { Description = "Images per starting noise, from nearby noises (x_T + s*eps_v)/sqrt(1+s^2); groups in synthetic.npz.", DefaultValueFactory = _ => synthetic.Views };
         var viewScale = new Option<double>("--view-scale") { Description = "s, the size of the nearby-noise perturbation (with --views above 1).", DefaultValueFactory = _ => synthetic.ViewScale };
         var firstSeed = new Option<ulong>("--first-seed") { Description = "The first base seed; base seed s is drawn for class s mod classes.", DefaultValueFactory = _ => synthetic.FirstSeed };
-        var steps = new Option<int?>("--steps") { Description = "Heun steps (2N-1 network evaluations); default: the run config's sampling.steps." };
-        var sigmaMin = new Option<double?>("--sigma-min") { Description = "Smallest noise level of the schedule; default: the run config's sampling.sigma_min." };
         var batch = new Option<int>("--batch") { Description = "Samples per network call; does not change the samples.", DefaultValueFactory = _ => defaults.BatchSize };
         var raw = new Option<bool>("--raw") { Description = "Use the raw training weights instead of the EMA." };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => new DeviceSettings().Type };
@@ -36,7 +34,7 @@ internal static class SynthesizeCommand
             Examples:
               ambient synthesize runs/fmnist-conditional-ambient-p0.6 --per-class 100 -o synthetic/
               ambient synthesize runs/fmnist-conditional-clean --per-class 50 --guidance 2 --views 2 -o views/
-            """) { run, perClass, output, guidance, views, viewScale, firstSeed, steps, sigmaMin, batch, raw, device };
+            """) { run, perClass, output, overrides.Guidance, views, viewScale, firstSeed, overrides.Steps, overrides.SigmaMin, batch, raw, device };
         command.SetAction(result =>
         {
             var path = SampleCommand.ResolveCheckpoint(result.GetValue(run)!);
@@ -44,7 +42,7 @@ internal static class SynthesizeCommand
             var target = Device.Parse(result.GetValue(device)!);
             using var sampler = CheckpointSampler.Load(path, target, ema: !result.GetValue(raw));
             var configured = ExperimentComposition.RunSampling(sampler.Header, path);
-            var options = configured with { Steps = result.GetValue(steps) ?? configured.Steps, SigmaMin = result.GetValue(sigmaMin) ?? configured.SigmaMin, Guidance = result.GetValue(guidance) ?? configured.Guidance, Class = null };
+            var options = overrides.Apply(result, configured) with { Class = null };
             options.Validate();
             var spec = new SyntheticOptions(result.GetValue(perClass), result.GetValue(firstSeed), result.GetValue(views), result.GetValue(viewScale));
             spec.Validate();
