@@ -28,6 +28,7 @@ public static class ExperimentComposition
         ResolvedConfig = ConfigLoader.ToYaml(config),
         CheckpointDirectory = run.Checkpoints,
         MetricsFile = run.Metrics,
+        TensorBoardDirectory = run.TensorBoard,
     };
 
     /// <summary>Starts training <paramref name="config"/> in <paramref name="runDirectory"/> on <paramref name="dataPath"/>

@@ -61,6 +61,7 @@ public sealed class ExperimentRunner(string runsRoot)
         double kimg;
         using (var trainer = ExperimentComposition.ResumeTrainer(config, run.Path, corrupted, parallel))
         {
+            if (parallel.IsPrimary && !trainer.IsComplete) RunBoard.WriteConfig(run, ConfigLoader.ToYaml(config), trainer.ImagesSeen);
             if (!trainer.IsComplete)
             {
                 var total = config.Training.DurationKimg * 1000;
@@ -79,6 +80,7 @@ public sealed class ExperimentRunner(string runsRoot)
         // Quality first, so that the memorization report can show it beside its verdict.
         if (sampled) EvaluationStage.Run(config, run, inputs, spaces, progress);
         var analyzed = sampled && Analyze(config, run, inputs, spaces, progress);
+        if (sampled) RunBoard.WriteResults(run, spaces, (long)Math.Round(kimg * 1000));
         return new ExperimentResult(run, inputs, step, kimg, cancel.IsCancellationRequested, sampled, analyzed);
     }
 

@@ -5,7 +5,7 @@ namespace AmbientDiffusion.Experiments;
 
 /// <summary>
 /// The layout of runs/&lt;name&gt;, owned here and nowhere else: <c>config.yaml</c> (resolved), <c>inputs.json</c> (the
-/// data files the run used), <c>metrics.jsonl</c>, <c>checkpoints/</c>, <c>samples/</c>, <c>story.png</c>
+/// data files the run used), <c>metrics.jsonl</c>, <c>tensorboard/</c> (event files: the same ticks, the config, metrics and pictures), <c>checkpoints/</c>, <c>samples/</c>, <c>story.png</c>
 /// (<see cref="StoryPicture"/>), <c>report/</c>, <c>done.json</c> (a finished sweep point) and <c>error.log</c>
 /// (internal errors). Files inside samples/ and report/ are named by their writers (<see cref="Sampling.SampleSet"/>,
 /// <see cref="Memorization.MemorizationReportWriter"/>).
@@ -28,6 +28,7 @@ public sealed class RunDirectory(string path)
     public string ReportFile => System.IO.Path.Combine(Report, Memorization.MemorizationReportWriter.JsonFile);
     public string QualityFile => System.IO.Path.Combine(Report, Memorization.SampleQuality.FileName);
     public string Story => System.IO.Path.Combine(Path, "story.png");
+    public string TensorBoard => System.IO.Path.Combine(Path, "tensorboard");
     public string Evaluation(string space) => System.IO.Path.Combine(Report, EvaluationFolder, space);
 #pragma warning restore CS1591
 

@@ -35,6 +35,7 @@ public sealed class Trainer : IDisposable
     private readonly torch.optim.ExponentialMovingAverage? _ema;
     private readonly Generator _dropoutRandom;
     private readonly MetricsLog? _metrics;
+    private readonly TrainingBoard? _board;
     private readonly DataParallel _parallel;
     private int _nonFiniteInARow;
     private CancellationToken _cancel;
@@ -70,6 +71,7 @@ public sealed class Trainer : IDisposable
             _loader = new CorruptedBatchLoader(_data, localBatch, setup.Seed, setup.Flip, state.LoaderNextBatch, shardIndex: shard, shardCount: _parallel.WorldSize,
                 conditioning: labelDim > 0 ? new LabelConditioning(labelDim, _settings.LabelDropout) : null);
             _metrics = _parallel.IsPrimary ? new MetricsLog(setup.MetricsFile) : null;
+            _board = _parallel.IsPrimary && setup.TensorBoardDirectory is not null ? new TrainingBoard(setup.TensorBoardDirectory) : null;
         }
         catch
         {
@@ -193,6 +195,7 @@ public sealed class Trainer : IDisposable
                 var rate = (ImagesSeen - tickStart.images) / Math.Max(1e-9, seconds - tickStart.seconds);
                 var tick = new TrainingTick(Step, ImagesSeen / 1000.0, tickSteps > 0 ? tickLoss / tickSteps : double.NaN, LearningRate, rate, seconds - tickStart.seconds, SkippedSteps, LastGradNorm);
                 _metrics?.Append(tick);
+                _board?.Append(tick);
                 progress?.Report(new TrainingProgress(tick.Kimg, total / 1000, tick.Loss, rate, TimeSpan.FromSeconds((total - ImagesSeen) / Math.Max(rate, 1e-9)), Step, SkippedSteps));
                 (tickStart, tickLoss, tickSteps, nextTick) = ((ImagesSeen, seconds), 0, 0, nextTick + tickImages);
             }
@@ -273,6 +276,7 @@ public sealed class Trainer : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        _board?.Dispose();
         _loader?.Dispose();
         _ema?.Dispose();
         _adam?.Dispose();

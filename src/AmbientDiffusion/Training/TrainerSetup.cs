@@ -33,6 +33,9 @@ public sealed record TrainerSetup
     /// <summary>The run's metrics log (JSON lines).</summary>
     public required string MetricsFile { get; init; }
 
+    /// <summary>Folder of the run's TensorBoard event files (each tick's scalars beside metrics.jsonl), or null for none.</summary>
+    public string? TensorBoardDirectory { get; init; }
+
     /// <summary>This process's place in a data-parallel job (default: a single process).</summary>
     public DataParallel Parallel { get; init; } = DataParallel.Single;
 }
