@@ -81,6 +81,16 @@ public class LoopRunTests
         Assert.StartsWith("arm,seed,generation,training_images,fd,kid,precision,recall", csv[0], StringComparison.Ordinal);
         Assert.StartsWith("tiny-loop,1,2,20,", csv[2], StringComparison.Ordinal);
         Assert.True(File.Exists(dir.File("runs/loop-fd.png")) && File.Exists(dir.File("runs/loop-recall.svg")) && File.Exists(dir.File("runs/loop.md")));
+        // TensorBoard: each generation's own training log, and the loop's metrics against the generation.
+        Assert.All(new[] { 1, 2 }, k => Assert.NotEmpty(Directory.GetFiles(result.Layout.Generation(k).TensorBoard, TensorBoard.SummaryWriter.FilePrefix + "*")));
+        var board = Path.Combine(LoopBoard.Folder(dir.File("runs"), "tiny-loop", 1), TensorBoard.SummaryWriter.FilePrefix + LoopBoard.FileName);
+        Assert.True(File.Exists(board));
+        if (TensorBoardTests.PythonHasProtobuf())
+        {
+            var fd = TensorBoardTests.ReadIndependently(board).Where(r => r.TryGetProperty("values", out _))
+                .SelectMany(r => r.GetProperty("values").EnumerateArray().Where(v => v.GetProperty("tag").GetString() == "Loop/fd").Select(v => (r.GetProperty("step").GetInt64(), TensorBoardTests.Float(v))));
+            Assert.Equal(rows.Select(r => ((long)r.Generation, (float)r.Values["fd"])), fd);
+        }
 
         // Rerunning skips finished generations.
         var marker = File.GetLastWriteTimeUtc(LoopLayout.Marker(result.Layout.Generation(2)));

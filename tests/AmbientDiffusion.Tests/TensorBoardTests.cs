@@ -125,7 +125,7 @@ public sealed class TensorBoardTests
     }
 
     /// <summary>Every record of an event file, as the independent reader decodes it.</summary>
-    private static List<JsonElement> ReadIndependently(string eventFile)
+    internal static List<JsonElement> ReadIndependently(string eventFile)
     {
         using var dir = new TempDir();
         var script = dir.File("read_events.py");
@@ -138,7 +138,7 @@ public sealed class TensorBoardTests
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone()).ToList();
     }
 
-    private static float Float(JsonElement value) => float.Parse(value.GetProperty("value").GetString()!.Replace("inf", "Infinity", StringComparison.Ordinal), CultureInfo.InvariantCulture);
+    internal static float Float(JsonElement value) => float.Parse(value.GetProperty("value").GetString()!.Replace("inf", "Infinity", StringComparison.Ordinal), CultureInfo.InvariantCulture);
 
     [Theory]
     // RFC 3720, appendix B.4, and the customary check value of "123456789".

@@ -76,8 +76,10 @@ public sealed class LoopRunner(string runsRoot)
             if (!RunGeneration(config, layout, composition.Plan(k), prepared, corrupted, cache, stageProgress, cancel)) break;
             finished = k;
             LoopSummary.Write(RunsRoot);
+            LoopBoard.Write(RunsRoot);
         }
         LoopSummary.Write(RunsRoot);
+        LoopBoard.Write(RunsRoot);
         return new LoopResult(layout, finished, settings.Generations, cancel.IsCancellationRequested);
     }
 
