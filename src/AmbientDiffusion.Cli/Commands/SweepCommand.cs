@@ -39,12 +39,12 @@ internal static class SweepCommand
                 return CommandRunner.Success;
             }
             CommandRunner.LogDirectory = folder;
-            using var cancel = new CancelOnCtrlC();
+            using var stop = new StopOnSignal();
             AnsiConsole.MarkupLineInterpolated($"[bold]{config.Name}[/]: {points.Count} runs in {folder}");
             ConsoleProgress.Stages(report =>
-                runner.Run(config, new ProgressRelay<SweepProgress>(p => report($"{p.Run}/{p.Runs} {p.Label}: {p.Stage.Stage}", p.Stage.Done, p.Stage.Total)), cancel.Token));
+                runner.Run(config, new ProgressRelay<SweepProgress>(p => report($"{p.Run}/{p.Runs} {p.Label}: {p.Stage.Stage}", p.Stage.Done, p.Stage.Total)), stop.Token));
             AnsiConsole.MarkupLineInterpolated($"summary: [bold]{Path.Combine(folder, "summary.md")}[/] (summary.csv, summary.svg, summary.png)");
-            return cancel.Token.IsCancellationRequested ? CommandRunner.Interrupted : CommandRunner.Success;
+            return stop.Token.IsCancellationRequested ? stop.ExitCode : CommandRunner.Success;
         });
         return command;
     }
