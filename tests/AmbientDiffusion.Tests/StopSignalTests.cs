@@ -134,6 +134,7 @@ public partial class StopSignalTests(Xunit.Abstractions.ITestOutputHelper output
         }
     }
 
-    [GeneratedRegex(@"\[rank (\d)\] stopped at ([0-9.]+) kimg")]
+    // The console colours the line when the worker's output is redirected: an escape code may precede the text.
+    [GeneratedRegex(@"\[rank (\d)\] (?:\x1b\[[0-9;]*m)?stopped at ([0-9.]+) kimg")]
     private static partial Regex StoppedAt();
 }
