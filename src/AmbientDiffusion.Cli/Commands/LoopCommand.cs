@@ -19,6 +19,8 @@ internal static class LoopCommand
             held-out real images and memorization of its own training set. Finished generations are skipped and an
             interrupted one resumes, so rerunning the same command continues the loop. After every generation it
             rewrites loop.md, loop.csv and one chart per metric (one line per arm) in <runs>.
+            Ctrl+C (SIGINT) or SIGTERM checkpoints the current generation and stops (exit 130 or 143); one loop at
+            a time writes <runs>/<name>/seed-<seed> (.lock).
 
             Examples:
               ambient loop configs/loop-fmnist-fully-synthetic.yaml --runs runs/loop-fmnist

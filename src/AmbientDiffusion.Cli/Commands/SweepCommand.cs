@@ -17,7 +17,8 @@ internal static class SweepCommand
             (data, training, samples, memorization) in <runs>/<name>/<label>. Finished runs are skipped and
             interrupted ones resume, so rerunning the same command continues the sweep. After every run it
             rewrites summary.csv, summary.md, summary.svg and summary.png in <runs>/<name>.
-            --dry-run lists the runs.
+            Ctrl+C (SIGINT) or SIGTERM checkpoints the current run and stops (exit 130 or 143); one sweep at a
+            time writes <runs>/<name> (.lock). --dry-run lists the runs.
 
             Examples:
               ambient sweep configs/sweep-fmnist-masking.yaml
