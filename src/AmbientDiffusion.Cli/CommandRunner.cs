@@ -8,7 +8,7 @@ namespace AmbientDiffusion.Cli;
 /// Runs the parsed command and maps outcomes to exit codes: 0 success, 1 a user error (a one-line message, no stack
 /// trace: bad arguments, files or configs), 2 an internal error (one line on the console, the stack trace in
 /// error.log of the run directory, or of the temporary folder before a run directory is known), 130 interrupted by
-/// Ctrl+C after saving a checkpoint.
+/// Ctrl+C (SIGINT) and 143 stopped by SIGTERM, each after saving a checkpoint (<see cref="StopOnSignal"/>).
 /// </summary>
 internal static class CommandRunner
 {
@@ -16,6 +16,10 @@ internal static class CommandRunner
     public const int UserError = 1;
     public const int InternalError = 2;
     public const int Interrupted = 130;
+    public const int Terminated = 143;
+
+    /// <summary>Whether a worker's exit code is a stop on a signal that saved its state (130 or 143).</summary>
+    public static bool IsStop(int code) => code is Interrupted or Terminated;
 
     /// <summary>Where the current command's internal errors are logged (its run directory), once it is known.</summary>
     public static string? LogDirectory { get; set; }
@@ -23,6 +27,7 @@ internal static class CommandRunner
     public static int Run(RootCommand root, string[] args)
     {
         LogDirectory = null;
+        StopOnSignal.Reset();
         var parse = root.Parse(args);
         try
         {
@@ -30,8 +35,9 @@ internal static class CommandRunner
         }
         catch (OperationCanceledException)
         {
-            AnsiConsole.MarkupLine("[yellow]interrupted[/] (training saves a checkpoint first; finished stages are kept)");
-            return Interrupted;
+            var code = StopOnSignal.LastExitCode is > 0 and var stopped ? stopped : Interrupted;
+            AnsiConsole.MarkupLine($"[yellow]{(code == Terminated ? "terminated" : "interrupted")}[/] (training saves a checkpoint first; finished stages are kept)");
+            return code;
         }
         catch (Exception e) when (IsUserError(e))
         {
@@ -78,7 +84,7 @@ internal static class CommandRunner
 
     private static bool IsUserError(Exception e) => e is ArgumentException or FileNotFoundException or DirectoryNotFoundException
         or InvalidDataException or TorchException or DllNotFoundException or UserErrorException
-        or AmbientDiffusion.Training.TrainingDivergedException;
+        or AmbientDiffusion.Training.TrainingDivergedException or AmbientDiffusion.Common.DirectoryInUseException;
 }
 
 /// <summary>An error in what the user asked for, reported as one line with exit code 1.</summary>

@@ -9,11 +9,12 @@ namespace AmbientDiffusion.Cli;
 /// N worker processes of this same CLI on one machine, started with torchrun's variables (RANK, WORLD_SIZE,
 /// LOCAL_RANK, MASTER_ADDR=127.0.0.1, MASTER_PORT) and AMBIENT_NUM_THREADS = cores / N unless it is set. Their output
 /// is forwarded line by line with a "[rank R]" prefix (rank 0's only, or all); the first worker that fails stops the
-/// others (SIGINT, then a kill after a grace period), and the group's exit code is that worker's.
+/// others (SIGINT, then a kill after a grace period), and the group's exit code is that worker's. A SIGINT or SIGTERM
+/// the launcher receives is forwarded to every worker, and the group exits with the code they stopped with.
 /// </summary>
 internal sealed class WorkerGroup : IDisposable
 {
-    /// <summary>How long workers get to save and exit after SIGINT before they are killed.</summary>
+    /// <summary>How long workers get to save and exit after SIGINT before they are killed (when one failed).</summary>
     public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(30);
 
     private readonly Process[] _workers;
@@ -51,9 +52,8 @@ internal sealed class WorkerGroup : IDisposable
 
     /// <summary>Waits until every worker exits or one fails (then stops the others); returns the exit code and a
     /// message naming the failed rank, or 0 and null.</summary>
-    public (int ExitCode, string? Failure) Wait(CancellationToken interrupt)
+    public (int ExitCode, string? Failure) Wait()
     {
-        using var forward = interrupt.Register(() => Signal(Sigint));
         var remaining = Enumerable.Range(0, _workers.Length).ToHashSet();
         while (remaining.Count > 0)
         {
@@ -66,26 +66,27 @@ internal sealed class WorkerGroup : IDisposable
             remaining.Remove(exited);
             _workers[exited].WaitForExit();
             var code = _workers[exited].ExitCode;
-            // After Ctrl+C every worker saves and exits with 130; that is no failure to stop the others for.
-            if (code == 0 || (code == CommandRunner.Interrupted && _signalled)) continue;
+            // After a forwarded signal every worker saves and exits with 130 or 143; that is no failure to stop the others for.
+            if (code == 0 || (CommandRunner.IsStop(code) && _signalled)) continue;
             // A lost worker makes its peers fail within milliseconds; give them a moment so that the report names
             // the rank that went first (killed by a signal) rather than a peer that only noticed it.
             Thread.Sleep(500);
             var failed = Enumerable.Range(0, _workers.Length).Where(r => _workers[r].HasExited && _workers[r].ExitCode != 0)
-                .OrderByDescending(r => _workers[r].ExitCode > 128 && _workers[r].ExitCode != CommandRunner.Interrupted).ThenBy(r => r).ToList();
+                .OrderByDescending(r => _workers[r].ExitCode > 128 && !CommandRunner.IsStop(_workers[r].ExitCode)).ThenBy(r => r).ToList();
             var failure = string.Join("; ", failed.Select(r => $"rank {r} (process {_workers[r].Id}) exited with code {_workers[r].ExitCode}{Describe(_workers[r].ExitCode)}"));
             var running = Enumerable.Range(0, _workers.Length).Where(r => !_workers[r].HasExited).ToList();
             if (running.Count > 0) Say($"launch: {failure}; stopping ranks {string.Join(", ", running)}");
             StopAll();
             return (_workers[failed[0]].ExitCode, failure);
         }
-        // Interrupted workers that all saved and exited: the launcher reports the interruption like one process would.
-        return (_workers.Any(w => w.ExitCode == CommandRunner.Interrupted) ? CommandRunner.Interrupted : 0, null);
+        // Stopped workers that all saved and exited: the launcher reports the stop like one process would.
+        return (_workers.Select(w => w.ExitCode).FirstOrDefault(CommandRunner.IsStop, 0), null);
     }
 
     private static string Describe(int code) => code switch
     {
         CommandRunner.Interrupted => " (interrupted)",
+        CommandRunner.Terminated => " (stopped by SIGTERM)",
         > 128 and < 160 => string.Create(CultureInfo.InvariantCulture, $" (killed by signal {code - 128})"),
         _ => "",
     };
@@ -108,8 +109,11 @@ internal sealed class WorkerGroup : IDisposable
     private static extern int SendSignal(int pid, int signal);
 
     // Workers run in their own session (setsid), so the terminal's Ctrl+C reaches the launcher alone and each worker
-    // gets exactly one SIGINT from here: a second one would kill it before it saves its checkpoint.
-    private bool _signalled;
+    // gets exactly one signal from here: a second one would kill it before it saves its checkpoint.
+    private volatile bool _signalled;
+
+    /// <summary>Sends <paramref name="signal"/> (2 or 15) to every running worker.</summary>
+    public void Forward(int signal) => Signal(signal);
 
     private void Signal(int signal)
     {

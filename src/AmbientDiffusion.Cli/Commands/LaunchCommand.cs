@@ -19,7 +19,8 @@ internal static class LaunchCommand
             variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) and AMBIENT_NUM_THREADS = cores / N.
             training.batch_size stays the global batch: each worker trains on batch_size / N of it.
             If a worker fails, the others are stopped and the exit code is the failed worker's;
-            Ctrl+C reaches every worker (training saves a checkpoint; resume with the same --nproc).
+            Ctrl+C or SIGTERM reaches every worker: they stop after the same step, save a checkpoint and exit
+            with 130 (SIGINT) or 143 (SIGTERM); resume with the same --nproc and --resume.
             Several machines: see docs/distributed.md (torchrun or srun set the same variables).
 
             Examples:
@@ -36,25 +37,16 @@ internal static class LaunchCommand
             var masterPort = result.GetValue(port) ?? FreeLoopbackPort();
             if (masterPort is < 1 or > 65535) throw new UserErrorException($"--master-port {masterPort}: expected 1..65535");
             AnsiConsole.MarkupLineInterpolated($"launch: {count} workers of `ambient {string.Join(' ', arguments)}`, rendezvous at 127.0.0.1:{masterPort}");
-            using var interrupt = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                // Forwarded once to every worker (they run in their own session and do not see the terminal's Ctrl+C).
-                e.Cancel = true;
-                interrupt.Cancel();
-            };
-            Console.CancelKeyPress += onCancel;
-            try
-            {
-                using var workers = WorkerGroup.Start(count, arguments, masterPort, result.GetValue(output));
-                var (code, failure) = workers.Wait(interrupt.Token);
-                if (failure is not null) AnsiConsole.MarkupLineInterpolated($"[red]launch:[/] {failure}");
-                return code;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+            // Ctrl+C or SIGTERM (SLURM, Kubernetes and `timeout` signal the launcher) is forwarded once to every worker:
+            // they run in their own session and see neither the terminal's Ctrl+C nor a signal to the process group.
+            // A second signal is forwarded too, and kills the workers; the launcher stays to report how they ended.
+            WorkerGroup? group = null;
+            using var stop = new StopOnSignal(signal => group?.Forward(signal));
+            using var workers = group = WorkerGroup.Start(count, arguments, masterPort, result.GetValue(output));
+            if (stop.Signal != 0) workers.Forward(stop.Signal); // it came while the workers were starting
+            var (code, failure) = workers.Wait();
+            if (failure is not null) AnsiConsole.MarkupLineInterpolated($"[red]launch:[/] {failure}");
+            return code;
         });
         return launch;
     }

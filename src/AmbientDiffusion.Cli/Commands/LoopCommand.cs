@@ -19,6 +19,8 @@ internal static class LoopCommand
             held-out real images and memorization of its own training set. Finished generations are skipped and an
             interrupted one resumes, so rerunning the same command continues the loop. After every generation it
             rewrites loop.md, loop.csv and one chart per metric (one line per arm) in <runs>.
+            Ctrl+C (SIGINT) or SIGTERM checkpoints the current generation and stops (exit 130 or 143); one loop at
+            a time writes <runs>/<name>/seed-<seed> (.lock).
 
             Examples:
               ambient loop configs/loop-fmnist-fully-synthetic.yaml --runs runs/loop-fmnist
@@ -33,13 +35,13 @@ internal static class LoopCommand
             var runner = new LoopRunner(runs);
             var layout = runner.Layout(config);
             CommandRunner.LogDirectory = layout.Folder;
-            using var cancel = new CancelOnCtrlC();
+            using var stop = new StopOnSignal();
             if (config.Loop is null) throw new Config.ConfigException($"{result.GetValue(options.Config)}: no loop section: `ambient loop` needs a loop: section (see docs/self-consuming-loops.md)", "loop");
             AnsiConsole.MarkupLineInterpolated($"[bold]{config.Name}[/]: {config.Loop.Generations} generations ({Yaml.EnumName(config.Loop.Type)}) in {layout.Folder}");
             var outcome = ConsoleProgress.Stages(report =>
-                runner.Run(config, new ProgressRelay<LoopProgress>(p => report($"generation {p.Generation}/{p.Generations}: {p.Stage.Stage}", p.Stage.Done, p.Stage.Total)), cancel.Token));
+                runner.Run(config, new ProgressRelay<LoopProgress>(p => report($"generation {p.Generation}/{p.Generations}: {p.Stage.Stage}", p.Stage.Done, p.Stage.Total)), stop.Token));
             AnsiConsole.MarkupLineInterpolated($"{outcome.Finished}/{config.Loop.Generations} generations finished; summary: [bold]{Path.Combine(runs, "loop.md")}[/] (loop.csv, loop-<metric>.png)");
-            return cancel.Token.IsCancellationRequested ? CommandRunner.Interrupted : CommandRunner.Success;
+            return stop.Token.IsCancellationRequested ? stop.ExitCode : CommandRunner.Success;
         });
         return command;
     }

@@ -17,7 +17,8 @@ internal static class SweepCommand
             (data, training, samples, memorization) in <runs>/<name>/<label>. Finished runs are skipped and
             interrupted ones resume, so rerunning the same command continues the sweep. After every run it
             rewrites summary.csv, summary.md, summary.svg and summary.png in <runs>/<name>.
-            --dry-run lists the runs.
+            Ctrl+C (SIGINT) or SIGTERM checkpoints the current run and stops (exit 130 or 143); one sweep at a
+            time writes <runs>/<name> (.lock). --dry-run lists the runs.
 
             Examples:
               ambient sweep configs/sweep-fmnist-masking.yaml
@@ -39,12 +40,12 @@ internal static class SweepCommand
                 return CommandRunner.Success;
             }
             CommandRunner.LogDirectory = folder;
-            using var cancel = new CancelOnCtrlC();
+            using var stop = new StopOnSignal();
             AnsiConsole.MarkupLineInterpolated($"[bold]{config.Name}[/]: {points.Count} runs in {folder}");
             ConsoleProgress.Stages(report =>
-                runner.Run(config, new ProgressRelay<SweepProgress>(p => report($"{p.Run}/{p.Runs} {p.Label}: {p.Stage.Stage}", p.Stage.Done, p.Stage.Total)), cancel.Token));
+                runner.Run(config, new ProgressRelay<SweepProgress>(p => report($"{p.Run}/{p.Runs} {p.Label}: {p.Stage.Stage}", p.Stage.Done, p.Stage.Total)), stop.Token));
             AnsiConsole.MarkupLineInterpolated($"summary: [bold]{Path.Combine(folder, "summary.md")}[/] (summary.csv, summary.svg, summary.png)");
-            return cancel.Token.IsCancellationRequested ? CommandRunner.Interrupted : CommandRunner.Success;
+            return stop.Token.IsCancellationRequested ? stop.ExitCode : CommandRunner.Success;
         });
         return command;
     }

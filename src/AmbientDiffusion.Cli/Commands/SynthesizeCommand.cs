@@ -29,7 +29,7 @@ internal static class SynthesizeCommand
             noises (times --views images each), sampled with classifier-free guidance. Writes an ImageFolder tree
             (one folder of PNGs per class name; `ambient prepare --source DIR` reads it as a labelled source),
             synthetic.npz (images uint8 N,H,W,C; labels int64 N; groups int64 N with --views) and manifest.json
-            (checkpoint SHA-256, guidance, steps, seeds, counts).
+            (checkpoint SHA-256, guidance, steps, seeds, counts). One export at a time writes a folder (.lock).
 
             Examples:
               ambient synthesize runs/fmnist-conditional-ambient-p0.6 --per-class 100 -o synthetic/

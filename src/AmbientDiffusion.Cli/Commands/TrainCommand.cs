@@ -18,7 +18,8 @@ internal static class TrainCommand
             images only, then draw samples (sampling:) and analyze their memorization (memorization:).
             Writes <runs>/<name>/: config.yaml (resolved; device.bf16: auto becomes true or false), inputs.json,
             metrics.jsonl, checkpoints/, samples/, story.png (what the model saw beside what it generates), report/.
-            Finished stages are skipped on --resume. Ctrl+C saves a checkpoint and exits with code 130.
+            Finished stages are skipped on --resume. Ctrl+C (SIGINT) and SIGTERM save a checkpoint and exit with
+            code 130 and 143; --resume continues exactly. Only one process writes a run directory (<run>/.lock).
 
             Examples:
               ambient train configs/quickstart.yaml
@@ -42,25 +43,25 @@ internal static class TrainCommand
             var runner = new ExperimentRunner(result.GetValue(options.Runs)!) { Parallel = parallel };
             var runDirectory = Path.Combine(runner.RunsRoot, config.Name);
             CommandRunner.LogDirectory = runDirectory;
-            using var cancel = new CancelOnCtrlC();
+            using var stop = new StopOnSignal();
             AnsiConsole.MarkupLineInterpolated($"[bold]{config.Name}[/]: {Common.Yaml.EnumName(config.Loss.Kind)} loss, {config.Training.DurationKimg} kimg on {config.Device.Type}; run directory {runDirectory}");
             AnsiConsole.MarkupLineInterpolated($"{precisionLine}");
             if (precision.Enabled && Torch.Device.Parse(config.Device.Type).Type == Torch.DeviceType.CPU && !CpuCapabilities.Probe().HasNativeBf16)
                 AnsiConsole.MarkupLine("[yellow]warning:[/] device.bf16 on a CPU without native bf16 (AVX512-BF16 or AMX): autocast will run slower than float32");
             var outcome = ConsoleProgress.Stages(report => runner.Run(config, runDirectory, result.GetValue(resume),
-                new ProgressRelay<ExperimentProgress>(p => report(p.Stage, p.Done, p.Total)), cancel.Token));
-            return Finish(outcome);
+                new ProgressRelay<ExperimentProgress>(p => report(p.Stage, p.Done, p.Total)), stop.Token));
+            return Finish(outcome, stop.ExitCode);
         });
         return command;
     }
 
-    internal static int Finish(ExperimentResult outcome)
+    internal static int Finish(ExperimentResult outcome, int stoppedCode)
     {
         var run = outcome.Run;
         if (outcome.Cancelled)
         {
             AnsiConsole.MarkupLineInterpolated($"[yellow]stopped at {outcome.Kimg:0.###} kimg; checkpoint saved in {run.Checkpoints}. Continue with --resume.[/]");
-            return CommandRunner.Interrupted;
+            return stoppedCode;
         }
         AnsiConsole.MarkupLineInterpolated($"run:     [bold]{run.Path}[/] ({outcome.Step} steps, {outcome.Kimg:0.###} kimg)");
         AnsiConsole.MarkupLineInterpolated($"data:    {outcome.Inputs.Corrupted} (preview: {Path.ChangeExtension(outcome.Inputs.Corrupted, ".preview.png")})");

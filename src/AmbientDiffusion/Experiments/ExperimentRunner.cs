@@ -41,20 +41,24 @@ public sealed class ExperimentRunner(string runsRoot)
     {
         var parallel = Parallel;
         ExperimentComposition.ResolvePrecision(config);
-        var run = new RunDirectory(runDirectory ?? Path.Combine(RunsRoot, config.Name));
+        var runPath = runDirectory ?? Path.Combine(RunsRoot, config.Name);
+        var run = new RunDirectory(runPath);
         var existing = Checkpoint.Latest(run.Checkpoints);
         if (existing is not null && !resume)
             throw new ArgumentException($"{run.Path} already has checkpoints ({Path.GetFileName(existing)}): pass --resume to continue it, or choose another name");
         if (existing is not null) CheckSameExperiment(config, run);
+        // One writer per run directory: a second `train` of the run, or a `--resume` started while it runs, stops here
+        // naming the holder. Rank 0 writes for a data-parallel job, so it alone holds the lock for all its ranks.
+        using var writer = parallel.IsPrimary ? DirectoryLock.Acquire(runPath) : null;
 
-        if (!parallel.IsPrimary) parallel.WaitForPrimary(DataParallel.DataPreparationTimeout);
+        if (!parallel.IsPrimary) WaitForPrimary(parallel, cancel);
         var prepared = Cache.Prepared(config, Stage(progress, "prepare"), cancel);
         var corrupted = Cache.Corrupted(config, prepared, Stage(progress, "corrupt"), cancel);
         var inputs = new RunInputs(prepared, corrupted);
         if (parallel.IsPrimary)
         {
             run.WriteInputs(inputs);
-            parallel.WaitForPrimary(DataParallel.DataPreparationTimeout);
+            WaitForPrimary(parallel, cancel);
         }
 
         long step;
@@ -142,6 +146,20 @@ public sealed class ExperimentRunner(string runsRoot)
         foreach (var (key, now, then) in sections)
             if (ConfigLoader.ToYaml(now) != ConfigLoader.ToYaml(then))
                 throw new ConfigException($"{key} differs from {run.Config}, the config {run.Path} was trained with: resuming would mix two experiments (use another name, or restore the setting)", key);
+    }
+
+    /// <summary>Waits for rank 0 to prepare the data. A signal reaches every rank of a job: when rank 0 stopped on it
+    /// (and so left the barrier), its peers stopped too, and the failed barrier is that stop, not an error.</summary>
+    private static void WaitForPrimary(DataParallel parallel, CancellationToken cancel)
+    {
+        try
+        {
+            parallel.WaitForPrimary(DataParallel.DataPreparationTimeout);
+        }
+        catch (Exception e) when (cancel.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            throw new OperationCanceledException($"stopped while waiting for rank 0 ({e.Message})", e, cancel);
+        }
     }
 
     private static IProgress<(int Done, int Total)>? Stage(IProgress<ExperimentProgress>? progress, string stage) =>

@@ -6,8 +6,8 @@ namespace AmbientDiffusion.Experiments;
 /// <summary>
 /// The layout of runs/&lt;name&gt;, owned here and nowhere else: <c>config.yaml</c> (resolved), <c>inputs.json</c> (the
 /// data files the run used), <c>metrics.jsonl</c>, <c>tensorboard/</c> (event files: the same ticks, the config, metrics and pictures), <c>checkpoints/</c>, <c>samples/</c>, <c>story.png</c>
-/// (<see cref="StoryPicture"/>), <c>report/</c>, <c>done.json</c> (a finished sweep point) and <c>error.log</c>
-/// (internal errors). Files inside samples/ and report/ are named by their writers (<see cref="Sampling.SampleSet"/>,
+/// (<see cref="StoryPicture"/>), <c>report/</c>, <c>done.json</c> (a finished sweep point), <c>error.log</c>
+/// (internal errors) and <c>.lock</c> (the one writer, <see cref="Common.DirectoryLock"/>). Files inside samples/ and report/ are named by their writers (<see cref="Sampling.SampleSet"/>,
 /// <see cref="Memorization.MemorizationReportWriter"/>).
 /// </summary>
 public sealed class RunDirectory(string path)

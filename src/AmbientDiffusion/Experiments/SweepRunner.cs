@@ -26,7 +26,8 @@ public sealed class SweepRunner(string runsRoot)
     {
         var points = SweepExpander.Expand(sweep);
         var folder = Folder(sweep);
-        Directory.CreateDirectory(folder);
+        // One sweep per folder: a second one would run the same points and rewrite the same summary.
+        using var writer = DirectoryLock.Acquire(folder);
         AtomicFile.WriteAllBytes(Path.Combine(folder, "sweep.yaml"), System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(sweep)));
         var runner = new ExperimentRunner(RunsRoot);
         for (var i = 0; i < points.Count && !cancel.IsCancellationRequested; i++)

@@ -44,7 +44,8 @@ public sealed class LoopRunner(string runsRoot)
         ExperimentComposition.ResolvePrecision(config);
         var layout = Layout(config);
         CheckSameLoop(config, layout);
-        Directory.CreateDirectory(layout.Folder);
+        // One writer per loop (and seed): a second one would train the same generations in the same run directories.
+        using var writer = DirectoryLock.Acquire(layout.Folder);
         AtomicFile.WriteAllBytes(layout.Config, System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(config)));
         var cache = new DataCache(Path.Combine(RunsRoot, "data"));
         var prepared = cache.Prepared(config, Stage(progress, 0, settings.Generations, "prepare"), cancel)!;

@@ -45,6 +45,8 @@ public static class SyntheticExport
         if (labelDim == 0)
             throw new ArgumentException($"{sampler.CheckpointPath}: the model is unconditional (trained without class labels); a labelled synthetic dataset needs a class-conditional model");
         if (options.Class is not null) throw new ArgumentException("a synthetic dataset holds every class: leave the class selection unset");
+        // One writer per output folder: two exports into it would mix their images under one manifest.
+        using var writer = DirectoryLock.Acquire(directory);
         var baseCount = checked(synthetic.PerClass * labelDim);
         var baseSeeds = Enumerable.Range(0, baseCount).Select(j => synthetic.FirstSeed + (ulong)j).ToList();
         var baseClasses = SampleClasses.For(baseSeeds, labelDim, null);
