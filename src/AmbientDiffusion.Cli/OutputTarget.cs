@@ -38,6 +38,7 @@ internal sealed class OutputTarget : IDisposable
         if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any() && !overwrite)
             throw new UserErrorException($"{path}: the output folder exists and is not empty; pass --overwrite to replace it whole, or choose another output");
         var parent = System.IO.Path.GetDirectoryName(full) ?? full;
+        EnsureWritable(path, parent);
         var staging = System.IO.Path.Combine(parent, $".{System.IO.Path.GetFileName(full)}.partial-{Environment.ProcessId}-{Guid.NewGuid():N}");
         return new OutputTarget(full, staging, overwrite);
     }
@@ -50,7 +51,26 @@ internal sealed class OutputTarget : IDisposable
         if (Directory.Exists(full)) throw new UserErrorException($"{path}: is a folder; the output must be a file name");
         if (System.IO.File.Exists(full) && !overwrite)
             throw new UserErrorException($"{path}: the output file exists; pass --overwrite to replace it, or choose another name");
+        EnsureWritable(path, System.IO.Path.GetDirectoryName(full) ?? full);
         return full;
+    }
+
+    /// <summary>Fails now, before any work, if the output's folder cannot be written (read-only, no permission):
+    /// a probe file is created there and removed. A full disk still shows only when the output is written.</summary>
+    private static void EnsureWritable(string path, string parent)
+    {
+        try
+        {
+            Directory.CreateDirectory(parent);
+            var probe = System.IO.Path.Combine(parent, $".ambient-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{path}: the output cannot be written there: {ErrorReport.OneLine(e)}", e) { HResult = e.HResult };
+        }
     }
 
     /// <summary>Puts the finished output in place: a folder's staging sibling replaces the old folder whole. A staging

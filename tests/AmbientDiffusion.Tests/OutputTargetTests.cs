@@ -68,5 +68,11 @@ public class OutputTargetTests
         Assert.Throws<UserErrorException>(() => OutputTarget.File(dir.File("empty"), overwrite: true));
         Assert.Throws<UserErrorException>(() => OutputTarget.File(dir.File("file"), overwrite: false));
         Assert.Equal(Path.GetFullPath(dir.File("file")), OutputTarget.File(dir.File("file"), overwrite: true));
+        // An output whose folder cannot be made is refused before any work, as an environment error naming it.
+        var under = Path.Combine(dir.File("file"), "out.safetensors");
+        var refusal = Assert.ThrowsAny<IOException>(() => OutputTarget.File(under, overwrite: false));
+        Assert.Contains(under, refusal.Message, StringComparison.Ordinal);
+        Assert.Equal(ErrorKind.Environment, ErrorReport.Classify(refusal));
+        Assert.Equal(["empty", "file", "missing"], Entries(dir.Path));
     }
 }
