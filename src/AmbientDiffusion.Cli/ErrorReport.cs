@@ -63,9 +63,10 @@ internal static class ErrorReport
     {
         // Missing files and folders are IOExceptions too; whatever the file system refuses names its path.
         IOException or UnauthorizedAccessException => ErrorKind.Environment,
-        // ArgumentException covers SettingException, ConfigException and the option-string parsers.
+        // ArgumentException covers SettingException, ConfigException and the option-string parsers; JSON this tool
+        // reads (manifests, run files) it wrote itself, so a parse error means a damaged or foreign input file.
         ArgumentException or InvalidDataException or UserErrorException or TorchException or DllNotFoundException
-            or AmbientDiffusion.Training.TrainingDivergedException => ErrorKind.User,
+            or System.Text.Json.JsonException or AmbientDiffusion.Training.TrainingDivergedException => ErrorKind.User,
         _ => ErrorKind.Internal,
     };
 

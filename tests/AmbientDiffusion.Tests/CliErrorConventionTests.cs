@@ -154,7 +154,7 @@ public class ErrorReportTests
     private static Exception Caught(Action action) => Assert.ThrowsAny<Exception>(action);
 
     [Fact]
-    public void Malformed_option_strings_are_user_errors()
+    public void Malformed_option_strings_and_damaged_json_are_user_errors()
     {
         foreach (var error in new[]
         {
@@ -165,6 +165,7 @@ public class ErrorReportTests
             Caught(() => ConfigOverrides.Parse("training.lr")),
             Caught(() => CelebAAttributes.Parse(",")),
             Caught(() => Torch.Device.Parse("gpu")),
+            Caught(() => System.Text.Json.JsonDocument.Parse("{\"count\": ")),
         })
         {
             Assert.Equal(ErrorKind.User, ErrorReport.Classify(error));
