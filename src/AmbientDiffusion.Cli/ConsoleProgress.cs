@@ -11,15 +11,19 @@ internal static class ConsoleProgress
     public static T Run<T>(string description, Func<Action<int, int>, T> work) =>
         Stages((report) => work((done, total) => report(description, done, total)));
 
-    /// <summary>Percent steps at which a non-interactive log gets a line.</summary>
+    /// <summary>Percent steps at which a non-interactive log may get a line.</summary>
     public const int PlainStep = 5;
 
+    /// <summary>Least time between two lines of one stage in a non-interactive log (its last line excepted).</summary>
+    public static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(10);
+
     /// <summary>Runs <paramref name="work"/> with one bar per stage, each created at the stage's first report; in a
-    /// non-interactive log (CI, <c>| tee</c>) with one line per stage and <see cref="PlainStep"/>% instead.</summary>
+    /// non-interactive log (CI, <c>| tee</c>) with plain lines instead, at most one per <see cref="PlainInterval"/>
+    /// and stage plus its last.</summary>
     public static T Stages<T>(Func<Action<string, double, double>, T> work)
     {
         // Spectre's fallback for redirected output re-prints every stage on each refresh; a log wants one line per update.
-        if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive) return PlainLines(Console.Out, work);
+        if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive) return PlainLines(Console.Out, work, PlainInterval);
         T result = default!;
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -38,12 +42,16 @@ internal static class ConsoleProgress
         return result;
     }
 
-    /// <summary>Writes "stage: N% (elapsed)" to <paramref name="output"/> when a stage first reports and each time it
-    /// crosses another <see cref="PlainStep"/>%, never the same line twice.</summary>
-    internal static T PlainLines<T>(TextWriter output, Func<Action<string, double, double>, T> work)
+    /// <summary>Writes "stage: N% (elapsed)" to <paramref name="output"/> when a stage has crossed another
+    /// <see cref="PlainStep"/>% at least <paramref name="interval"/> after its first report or its last line, and
+    /// once when it reaches 100%; never the same line twice. A stage shorter than the interval gets one line, its
+    /// last; with a zero interval every step gets a line. <paramref name="clock"/> (default: a stopwatch) is the time
+    /// since the start.</summary>
+    internal static T PlainLines<T>(TextWriter output, Func<Action<string, double, double>, T> work, TimeSpan interval, Func<TimeSpan>? clock = null)
     {
-        var written = new Dictionary<string, int>();
-        var clock = Stopwatch.StartNew();
+        var stages = new Dictionary<string, (int Step, TimeSpan Since)>();
+        var stopwatch = Stopwatch.StartNew();
+        var now = clock ?? (() => stopwatch.Elapsed);
         var gate = new object();
         return work((stage, done, total) =>
         {
@@ -51,9 +59,14 @@ internal static class ConsoleProgress
             var step = percent / PlainStep * PlainStep;
             lock (gate)
             {
-                if (written.TryGetValue(stage, out var last) && last >= step) return;
-                written[stage] = step;
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{stage}: {step}% ({clock.Elapsed:hh\\:mm\\:ss})"));
+                var time = now();
+                // A stage's clock starts at its first report; nothing has been written for it yet (step -1).
+                var (last, since) = stages.TryGetValue(stage, out var state) ? state : (-1, time);
+                stages[stage] = (last, since);
+                if (step <= last) return;
+                if (step < 100 && time - since < interval) return;
+                stages[stage] = (step, time);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{stage}: {step}% ({time:hh\\:mm\\:ss})"));
             }
         });
     }

@@ -138,6 +138,32 @@ public class SynthesizeTests
     }
 
     [Fact]
+    public void Synthesize_into_a_used_folder_is_refused_and_overwrite_leaves_exactly_the_new_files()
+    {
+        var (dir, _) = TrainedModel();
+        using var _ = dir;
+        int Ambient(params string[] args) => CommandRunner.Run(AmbientCli.CreateRoot(), args);
+        var output = dir.File("synthetic");
+        string[] Pngs() => Directory.GetFiles(output, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(0, Ambient("synthesize", dir.File("run"), "--per-class", "3", "--steps", "2", "-o", output));
+        var first = Pngs();
+        Assert.Equal(6, first.Length);
+
+        // A second export into the same folder would leave the old PNGs beside the new ones: refused, nothing changed.
+        Assert.Equal(1, Ambient("synthesize", dir.File("run"), "--per-class", "1", "--steps", "2", "--first-seed", "100", "-o", output));
+        Assert.Equal(first, Pngs());
+
+        Assert.Equal(0, Ambient("synthesize", dir.File("run"), "--per-class", "1", "--steps", "2", "--first-seed", "100", "--overwrite", "-o", output));
+        var manifest = SyntheticManifest.Read(Path.Combine(output, SyntheticManifest.FileName));
+        Assert.Equal(2, manifest.Count);
+        Assert.Equal(manifest.Count, Pngs().Length);
+        Assert.Empty(Pngs().Intersect(first));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir.Path, ".synthetic*"));
+        var source = new ImageFolderSource(output);
+        Assert.Equal(2, source.Count);
+    }
+
+    [Fact]
     public void Class_folders_are_safe_file_names_and_unique()
     {
         var folders = SyntheticExport.ClassFolders(["T-shirt/top", "Trouser", "a:b", "a?b", ".."], 6);

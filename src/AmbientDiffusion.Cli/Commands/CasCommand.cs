@@ -21,6 +21,7 @@ internal static class CasCommand
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the real subset, the initial weights and the shuffles (the same for all three classifiers).", DefaultValueFactory = _ => defaults.Seed };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "auto" };
+        var overwrite = OutputTarget.OverwriteOption();
         var command = new Command("cas", $"""
             Classification Accuracy Score (Ravuri & Vinyals 2019): train the in-product classifier on the synthetic images only
             and report its top-1 on real test images, beside the same classifier trained on as many real images (the ratio
@@ -32,7 +33,7 @@ internal static class CasCommand
             Examples:
               ambient cas --synthetic runs/fmnist/synthetic --real-test fashion-mnist:test -o runs/fmnist/cas
               ambient cas --synthetic gen/ --real-train data/train --real-test data/test -o cas --epochs 10
-            """) { synthetic, realTest, realTrain, output, epochs, batchSize, lr, seed, device };
+            """) { synthetic, realTest, realTrain, output, epochs, batchSize, lr, seed, device, overwrite };
         command.SetAction(result =>
         {
             var options = new ClassifierTrainingOptions(result.GetValue(epochs), result.GetValue(batchSize), result.GetValue(lr), result.GetValue(seed));
@@ -41,10 +42,12 @@ internal static class CasCommand
             var train = result.GetValue(realTrain) ?? ClassificationAccuracyScore.DefaultRealTrain(test)
                 ?? throw new ArgumentException($"--real-train is required: there is no default real training source for --real-test {test} (the default applies to fashion-mnist:test only)");
             var target = Device.Parse(result.GetValue(device)!);
+            var outputPath = result.GetValue(output)!;
+            using var destination = OutputTarget.Folder(outputPath, result.GetValue(overwrite));
             var score = ConsoleProgress.Stages(update => ClassificationAccuracyScore.Run(result.GetValue(synthetic)!, train, test, options, target,
                 new AmbientDiffusion.Common.ProgressRelay<CasProgress>(p => update(p.Stage, p.Done, p.Total))));
-            var outputPath = result.GetValue(output)!;
-            CasReportWriter.Write(score, outputPath);
+            CasReportWriter.Write(score, destination.WritePath);
+            destination.Commit();
             var table = new Table().AddColumns("trained on", "train images", "epochs", "top-1 on real test");
             foreach (var run in CasReportWriter.Runs(score))
                 table.AddRow(Markup.Escape(run.TrainedOn), run.TrainImages.ToString(CultureInfo.InvariantCulture), run.Epochs.ToString(CultureInfo.InvariantCulture), run.Top1.ToString("F4", CultureInfo.InvariantCulture));

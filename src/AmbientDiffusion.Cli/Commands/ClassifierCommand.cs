@@ -28,6 +28,7 @@ internal static class ClassifierCommand
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial weights and the shuffles.", DefaultValueFactory = _ => defaults.Seed };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "auto" };
+        var overwrite = OutputTarget.OverwriteOption();
         var threads = new Option<int?>("--threads") { Description = "CPU intra-op threads (default: libtorch's, one per core); 1 avoids barrier spinning on a busy machine." };
         var command = new Command("train", """
             Train the classifier on a labelled prepared dataset and print its held-out accuracy.
@@ -35,15 +36,15 @@ internal static class ClassifierCommand
             Examples:
               ambient prepare fashion-mnist --heldout-source fashion-mnist:test -r 28 -o data/fmnist-full.safetensors
               ambient classifier train data/fmnist-full.safetensors -o fmnist-clf.safetensors
-            """) { input, output, epochs, batchSize, lr, seed, device, threads };
+            """) { input, output, epochs, batchSize, lr, seed, device, threads, overwrite };
         command.SetAction(result =>
         {
             var options = new ClassifierTrainingOptions(result.GetValue(epochs), result.GetValue(batchSize), result.GetValue(lr), result.GetValue(seed));
             options.Validate();
+            var outputPath = OutputTarget.File(result.GetValue(output)!, result.GetValue(overwrite));
             var target = Device.Parse(result.GetValue(device)!);
             if (result.GetValue(threads) is { } threadCount)
                 torch.set_num_threads(threadCount >= 1 ? threadCount : throw new ArgumentException($"--threads {threadCount}: expected at least 1"));
-            var outputPath = result.GetValue(output)!;
             var trained = ConsoleProgress.Run("train", report => PreparedClassifier.TrainAndSave(result.GetValue(input)!, outputPath, options, target,
                 new ProgressRelay<ClassifierTrainingProgress>(p => report((int)p.ImagesDone, (int)p.ImagesTotal))));
             var imagesPerSecond = (double)options.Epochs * trained.TrainImages / trained.TrainSeconds;

@@ -20,6 +20,7 @@ internal static class CorruptCommand
         var noiseSigma = new Option<double>("--noise-sigma") { Description = "Additive Gaussian noise level in [-1, 1] units (0.2 is about 14 dB SNR)." };
         var noiseFraction = new Option<double>("--noise-fraction") { Description = "Fraction of images that receive noise.", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the corruption: image i is corrupted by a generator keyed by (seed, i)." };
+        var overwrite = OutputTarget.OverwriteOption();
         var preview = new Option<int>("--preview") { Description = "Also write a PNG of the first N images, clean next to corrupted (removed pixels magenta)." };
         var command = new Command("corrupt", """
             Corrupt every image of a prepared dataset once, and write the corrupted dataset that training reads.
@@ -28,9 +29,10 @@ internal static class CorruptCommand
               ambient corrupt data/fmnist-2k.safetensors --mask pixel --p 0.6 -o data/fmnist-2k-p0.6.safetensors --preview 8
               ambient corrupt data/celeba64.safetensors --mask box --p 0.25 --seed 1 -o data/celeba64-box.safetensors
               ambient corrupt data/fmnist-2k.safetensors --mask none --noise-sigma 0.2 -o data/fmnist-2k-noisy.safetensors
-            """) { input, output, mask, p, perChannel, patchSize, noiseSigma, noiseFraction, seed, preview };
+            """) { input, output, mask, p, perChannel, patchSize, noiseSigma, noiseFraction, seed, preview, overwrite };
         command.SetAction(result =>
         {
+            var outputPath = OutputTarget.File(result.GetValue(output)!, result.GetValue(overwrite));
             var spec = new CorruptionSpec
             {
                 Mask = result.GetValue(mask),
@@ -43,7 +45,6 @@ internal static class CorruptCommand
             var corruption = spec.ToOperator();
             var previewCount = result.GetValue(preview);
             if (previewCount < 0) throw new ArgumentException($"--preview {previewCount}: expected a number of images >= 0");
-            var outputPath = result.GetValue(output)!;
             using var prepared = PreparedDataset.Open(result.GetValue(input)!);
             ConsoleProgress.Run("corrupt", report =>
             {

@@ -23,6 +23,7 @@ internal static class EvaluateCommand
         var kidSubsets = new Option<int>("--kid-subsets") { Description = "KID subsets.", DefaultValueFactory = _ => KernelInceptionDistance.DefaultSubsets };
         var kidSubsetSize = new Option<int>("--kid-subset-size") { Description = "Largest KID subset (smaller sets use their size).", DefaultValueFactory = _ => KernelInceptionDistance.DefaultMaxSubsetSize };
         var output = new Option<string>("--out", "-o") { Description = "Output directory (metrics.json, evaluation.html).", Required = true };
+        var overwrite = OutputTarget.OverwriteOption();
         var command = new Command("evaluate", """
             Measure sample quality in a feature space: Fréchet distance, KID, precision and recall (Kynkäänniemi et
             al. 2019), density and coverage (Naeem et al. 2020), each beside its floor: the same metric between two
@@ -31,9 +32,11 @@ internal static class EvaluateCommand
             Examples:
               ambient evaluate --samples runs/a/samples/samples.safetensors --reference data/celeba-64.safetensors -o runs/a/evaluation
               ambient evaluate --samples s0.safetensors --samples s1.safetensors --samples s2.safetensors --reference data/fmnist.safetensors --reference-heldout -o eval
-            """) { samples, reference, heldOut, floorReference, features, device, seed, k, kidSubsets, kidSubsetSize, output };
+            """) { samples, reference, heldOut, floorReference, features, device, seed, k, kidSubsets, kidSubsetSize, output, overwrite };
         command.SetAction(result =>
         {
+            var directory = result.GetValue(output)!;
+            using var destination = OutputTarget.Folder(directory, result.GetValue(overwrite));
             var options = new EvaluationOptions
             {
                 SamplesPaths = result.GetValue(samples)!,
@@ -47,10 +50,10 @@ internal static class EvaluateCommand
                 KidSubsets = result.GetValue(kidSubsets),
                 KidMaxSubsetSize = result.GetValue(kidSubsetSize),
             };
-            var directory = result.GetValue(output)!;
             var evaluation = ConsoleProgress.Stages(update =>
                 QualityEvaluator.Run(options, new ProgressRelay<EvaluationProgress>(p => update(p.Stage, p.Done, p.Total))));
-            MetricsReportWriter.Write(evaluation, directory);
+            MetricsReportWriter.Write(evaluation, destination.WritePath);
+            destination.Commit();
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{directory}[/] ({evaluation.FeatureSpace}): FD {evaluation.Fd.Value:G4} (floor {evaluation.Fd.Floor:G4}), KID {evaluation.Kid.Value:G4} (floor {evaluation.Kid.Floor:G4}), precision {evaluation.Precision.Value:F3}, recall {evaluation.Recall.Value:F3}, density {evaluation.Density.Value:F3}, coverage {evaluation.Coverage.Value:F3}");
             return CommandRunner.Success;
         });

@@ -26,7 +26,7 @@ internal static class LaunchCommand
             Examples:
               ambient launch --nproc 2 -- train configs/quickstart.yaml
               ambient launch --nproc 8 -- train configs/celeba64-ambient-p0.8.yaml --set device.type=cuda --resume
-              ambient launch --nproc 2 -- sample -c runs/quickstart --seeds 0-9999
+              ambient launch --nproc 2 -- sample -c runs/quickstart --seeds 0-9999 --overwrite
             """) { nproc, output, port, command };
         launch.SetAction(result =>
         {

@@ -30,6 +30,7 @@ internal static class MemorizationCommand
         var worst = new Option<int>("--worst") { Description = "Most memorized samples shown in report.html and neighbors.png.", DefaultValueFactory = _ => defaults.WorstCount };
         var features = new Option<string[]>("--features") { Description = "Feature spaces computed from the images and compared by top-1 cosine (repeatable): classifier:FILE, inception:FILE, dinov2:FILE, sscd:FILE, torchscript:FILE. Default: a run config's evaluation.features, and its evaluation.classifier when that names a file.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--out", "-o") { Description = "Report directory (report.json, report.html, neighbors.png, quality.json); default <run>/report." };
+        var overwrite = OutputTarget.OverwriteOption();
         var command = new Command("memorization", """
             Measure memorization: find the exact nearest training images of generated samples in several feature
             spaces (pixels, flip-invariant pixels, downsampled pixels, mean-centred cosine, optional external features)
@@ -45,7 +46,7 @@ internal static class MemorizationCommand
               ambient memorization --samples samples.safetensors --train data/fmnist-2k.safetensors --heldout data/fmnist-test.safetensors --device cpu -o report
               ambient memorization --samples s.safetensors --train t.safetensors --features-samples s-dino.safetensors --features-train t-dino.safetensors -o report
               ambient memorization --samples s.safetensors --train t.safetensors --features classifier:clf.safetensors --features sscd:sscd_disc_mixup.torchscript.pt -o report
-            """) { run, samples, train, heldOut, featuresSamples, featuresTrain, featuresHeldOut, features, downsample, device, baseline, seed, queryChunk, referenceChunk, worst, output };
+            """) { run, samples, train, heldOut, featuresSamples, featuresTrain, featuresHeldOut, features, downsample, device, baseline, seed, queryChunk, referenceChunk, worst, output, overwrite };
         command.SetAction(result =>
         {
             // A run directory supplies its files and settings; options the user typed override them, explicit files replace them.
@@ -78,15 +79,17 @@ internal static class MemorizationCommand
                 },
             };
             options.Settings.Validate();
+            using var destination = OutputTarget.Folder(options.OutputDirectory, result.GetValue(overwrite));
             var typed = (result.GetValue(features) ?? []).Select(FeatureSpec.Parse).ToList();
             var spaces = typed.Count > 0 || config is null ? typed
                 : EvaluationStage.Spaces(config, File.Exists(config.Evaluation.Classifier) ? config.Evaluation.Classifier : null).ToList();
             using var extracted = EvaluationStage.OpenForMemorization(spaces, MemorizationAnalyzer.ResolveDevice(options.Settings.Device));
-            options = options with { Extracted = extracted.Spaces };
+            options = options with { Extracted = extracted.Spaces, OutputDirectory = destination.WritePath };
             var report = ConsoleProgress.Run("memorization", update =>
                 MemorizationAnalyzer.Run(options, new ProgressRelay<MemorizationProgress>(p => update(p.Done, p.Total))));
+            destination.Commit();
             var pixels = report.Space("pixels")!.Set(MemorizationAnalyzer.SamplesSet)!;
-            AnsiConsole.MarkupLineInterpolated($"wrote [bold]{options.OutputDirectory}[/]: {pixels.Queries} samples; pixel d1 median {pixels.D1!.At(50):G4}, d1/d2 < 1/3: {pixels.FracRatioBelowThird:P1}, Carlini: {pixels.FracCarlini:P1}");
+            AnsiConsole.MarkupLineInterpolated($"wrote [bold]{destination.Path}[/]: {pixels.Queries} samples; pixel d1 median {pixels.D1!.At(50):G4}, d1/d2 < 1/3: {pixels.FracRatioBelowThird:P1}, Carlini: {pixels.FracCarlini:P1}");
             return CommandRunner.Success;
         });
         return command;

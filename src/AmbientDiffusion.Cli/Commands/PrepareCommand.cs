@@ -23,6 +23,7 @@ internal static class PrepareCommand
         var partition = new Option<string?>("--partition") { Description = "CelebA split: train, validation or test (default: all)." };
         var skipBad = new Option<bool>("--skip-bad") { Description = "Skip undecodable or too-small images and report them, instead of stopping." };
         var celebaAttributes = new Option<string?>("--celeba-attributes") { Description = "CelebA attributes that label each image, comma-separated (e.g. Male or Male,Smiling: 2^k classes), from list_attr_celeba.txt." };
+        var overwrite = OutputTarget.OverwriteOption();
         var heldOutSource = new Option<string?>("--heldout-source") { Description = "Draw the held-out images from this source instead (e.g. fashion-mnist:test); --heldout then defaults to all of it." };
         var command = new Command("prepare", """
             Read source images, centre-crop and area-resize them, and write a prepared dataset file.
@@ -33,9 +34,10 @@ internal static class PrepareCommand
               ambient prepare ~/photos --skip-bad -r 64 -o data/photos64.safetensors
               ambient prepare fashion-mnist --heldout-source fashion-mnist:test -r 28 -o data/fmnist-full.safetensors
               ambient prepare ~/data/celeba --celeba-attributes Male,Smiling -r 64 --crop 140 -n 3000 -o data/celeba64-ms.safetensors
-            """) { source, output, format, resolution, channels, crop, count, heldOut, seed, partition, skipBad, celebaAttributes, heldOutSource };
+            """) { source, output, format, resolution, channels, crop, count, heldOut, seed, partition, skipBad, celebaAttributes, heldOutSource, overwrite };
         command.SetAction(result =>
         {
+            var outputPath = OutputTarget.File(result.GetValue(output)!, result.GetValue(overwrite));
             var imageSource = ImageSources.Open(result.GetValue(source)!, result.GetValue(format)!, result.GetValue(partition));
             var heldOutImages = result.GetValue(heldOutSource) is { } heldOutName ? ImageSources.Open(heldOutName) : null;
             var options = new PrepareOptions(
@@ -47,7 +49,6 @@ internal static class PrepareCommand
                 result.GetValue(seed),
                 result.GetValue(skipBad),
                 result.GetValue(celebaAttributes) is { } attributes ? CelebAAttributes.Parse(attributes) : null);
-            var outputPath = result.GetValue(output)!;
             var prepared = ConsoleProgress.Run("prepare", report =>
                 DatasetPreparer.Run(imageSource, heldOutImages, outputPath, options, new ProgressRelay<PrepareProgress>(p => report(p.Done, p.Total))));
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{prepared.Path}[/]: {prepared.Count} training + {prepared.HeldOut} held-out images, {prepared.Channels}x{prepared.Resolution}x{prepared.Resolution}{(options.LabelsOf(imageSource) is { } labels ? $", {labels.ClassNames.Count} classes" : "")}");

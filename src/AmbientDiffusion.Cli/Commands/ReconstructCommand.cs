@@ -32,6 +32,7 @@ internal static class ReconstructCommand
         var batch = new Option<int>("--batch") { Description = "Samples per network call; the same seeds and batch size give the same samples (another batch size can move a pixel by a grey level).", DefaultValueFactory = _ => defaults.BatchSize };
         var raw = new Option<bool>("--raw") { Description = "Use the raw training weights instead of the EMA." };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => new DeviceSettings().Type };
+        var overwrite = OutputTarget.OverwriteOption();
         var command = new Command("reconstruct", """
             Solve an inverse problem with a trained model as the prior: draw posterior samples given the measurements
             (DPS or MMPS inside EDM's Heun sampler; ambient models inside their fixed-mask sampler), with the
@@ -41,7 +42,7 @@ internal static class ReconstructCommand
             Examples:
               ambient reconstruct -c runs/quickstart -m meas/p0.9.safetensors --method mmps -o recon/p0.9-mmps
               ambient reconstruct -c runs/clean -m meas/blur.safetensors --method dps --guidance-scale 1 --reference data/fmnist.safetensors -o recon/blur
-            """) { checkpoint, measurements, output, method, steps, sigmaMin, scale, cg, jacobian, minSigma, samples, seed, count, reference, expect, batch, raw, device };
+            """) { checkpoint, measurements, output, method, steps, sigmaMin, scale, cg, jacobian, minSigma, samples, seed, count, reference, expect, batch, raw, device, overwrite };
         command.SetAction(result =>
         {
             var options = defaults with
@@ -57,6 +58,8 @@ internal static class ReconstructCommand
                 BatchSize = result.GetValue(batch),
             };
             options.Validate();
+            var directory = result.GetValue(output)!;
+            using var destination = OutputTarget.Folder(directory, result.GetValue(overwrite));
             var path = SampleCommand.ResolveCheckpoint(result.GetValue(checkpoint)!);
             using var artifact = MeasurementArtifact.Open(result.GetValue(measurements)!);
             if (result.GetValue(expect) is { } expected) artifact.RequireOperator(OperatorSpec.Parse(expected));
@@ -75,8 +78,8 @@ internal static class ReconstructCommand
                 ["seed"] = result.GetValue(seed).ToString(CultureInfo.InvariantCulture),
                 ["tool"] = ToolVersion.Describe(),
             };
-            var directory = result.GetValue(output)!;
-            ReconstructionReport.Write(directory, outcome, settings, options.SamplesPerMeasurement);
+            ReconstructionReport.Write(destination.WritePath, outcome, settings, options.SamplesPerMeasurement);
+            destination.Commit();
             foreach (var (name, values) in outcome.Metrics)
                 AnsiConsole.MarkupLineInterpolated($"{name}: {string.Join(", ", values.Select(v => $"{v.Key} {v.Value.Average().ToString("F3", CultureInfo.InvariantCulture)}"))}");
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{directory}[/] ({ReconstructionReport.HtmlFile}, {ReconstructionReport.JsonFile}, {ReconstructionReport.ComparisonFile})");

@@ -27,6 +27,7 @@ internal static class RepresentCommand
         var probeEpochs = new Option<int>("--probe-epochs") { Description = "Linear-probe epochs.", DefaultValueFactory = _ => probeDefaults.Epochs };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the real subsets, weights, batches, augmentations and probe.", DefaultValueFactory = _ => encoderDefaults.Seed };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "auto" };
+        var overwrite = OutputTarget.OverwriteOption();
         var command = new Command("represent", $"""
             Representation probe (StableRep / GenRep): train a small conv encoder with the multi-positive contrastive loss on
             the synthetic images, the same encoder SimCLR-style on as many real images (two augmented views of each), and
@@ -38,7 +39,7 @@ internal static class RepresentCommand
             Examples:
               ambient represent --synthetic runs/fmnist/synthetic --real fashion-mnist -o runs/fmnist/represent
               ambient represent --synthetic runs/fmnist/synthetic --real fashion-mnist --positives group -o represent-group
-            """) { synthetic, real, realTest, output, positives, epochs, batchSize, perSet, temperature, probeImages, probeEpochs, seed, device };
+            """) { synthetic, real, realTest, output, positives, epochs, batchSize, perSet, temperature, probeImages, probeEpochs, seed, device, overwrite };
         command.SetAction(result =>
         {
             var kind = result.GetValue(positives) switch
@@ -57,10 +58,12 @@ internal static class RepresentCommand
             var test = result.GetValue(realTest) ?? RepresentationProbe.DefaultRealTest(realSource)
                 ?? throw new ArgumentException($"--real-test is required: there is no default real test source for --real {realSource} (the default applies to fashion-mnist only)");
             var target = Device.Parse(result.GetValue(device)!);
+            var outputPath = result.GetValue(output)!;
+            using var destination = OutputTarget.Folder(outputPath, result.GetValue(overwrite));
             var probe = ConsoleProgress.Stages(update => RepresentationProbe.Run(result.GetValue(synthetic)!, realSource, test, options, target,
                 new AmbientDiffusion.Common.ProgressRelay<RepresentProgress>(p => update(p.Stage, p.Done, p.Total))));
-            var outputPath = result.GetValue(output)!;
-            RepresentationReportWriter.Write(probe, outputPath);
+            RepresentationReportWriter.Write(probe, destination.WritePath);
+            destination.Commit();
             var table = new Table().AddColumns("encoder", "positives", "train images", "probe top-1");
             foreach (var (_, run) in RepresentationReportWriter.Runs(probe))
                 table.AddRow(run.Encoder, run.Positives, run.TrainImages.ToString(CultureInfo.InvariantCulture), run.Top1.ToString("F4", CultureInfo.InvariantCulture));

@@ -29,6 +29,7 @@ internal static class SampleCommand
         var pngs = new Option<bool>("--png") { Description = "Also write one PNG per sample (png/<seed>.png)." };
         var grid = new Option<int>("--grid") { Description = "Samples shown in grid.png.", DefaultValueFactory = _ => defaults.Grid };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => new DeviceSettings().Type };
+        var overwrite = OutputTarget.OverwriteOption();
         var command = new Command("sample", """
             Draw samples from a trained model (EMA weights by default). Ambient models use the fixed-mask sampler,
             models of noisy data stop at the noise level of their data; each sample depends on its seed only.
@@ -40,12 +41,13 @@ internal static class SampleCommand
               ambient sample -c runs/quickstart --seeds 0-63
               ambient sample -c runs/quickstart/checkpoints/checkpoint-000000625.safetensors --seeds 0-9999 -o fid/
               ambient sample -c runs/fmnist-conditional-clean --class 3 --guidance 2
-            """) { checkpoint, seeds, output, batch, overrides.Steps, churn, overrides.SigmaMin, classId, overrides.Guidance, raw, pngs, grid, device };
+            """) { checkpoint, seeds, output, batch, overrides.Steps, churn, overrides.SigmaMin, classId, overrides.Guidance, raw, pngs, grid, device, overwrite };
         command.SetAction(result =>
         {
             var path = ResolveCheckpoint(result.GetValue(checkpoint)!);
             var seedList = SampleSet.ParseSeeds(result.GetValue(seeds)!);
             var directory = result.GetValue(output) ?? DefaultOutput(path);
+            using var destination = OutputTarget.Folder(directory, result.GetValue(overwrite));
             // Workers of `ambient launch`, torchrun or srun share the seeds out; rank 0 writes the set.
             using var parallel = DataParallel.FromEnvironment(Device.Parse(result.GetValue(device)!));
             using var sampler = CheckpointSampler.Load(path, parallel.Place(Device.Parse(result.GetValue(device)!)), ema: !result.GetValue(raw));
@@ -58,10 +60,11 @@ internal static class SampleCommand
                 AnsiConsole.MarkupLineInterpolated($"class-conditional ({sampler.Model.Network.LabelDim} classes): {(options.Class is { } k ? $"class {k}" : "balanced classes (seed mod classes)")}, guidance {options.Guidance}");
             ConsoleProgress.Run("sample", report =>
             {
-                ShardedSampling.SampleTo(sampler, parallel, directory, seedList, options, result.GetValue(batch), result.GetValue(grid), result.GetValue(pngs), result.GetValue(seeds),
+                ShardedSampling.SampleTo(sampler, parallel, destination.WritePath, seedList, options, result.GetValue(batch), result.GetValue(grid), result.GetValue(pngs), result.GetValue(seeds),
                     new ProgressRelay<SamplingProgress>(p => report(p.Done, p.Total)));
                 return 0;
             });
+            destination.Commit();
             AnsiConsole.MarkupLineInterpolated($"samples: [bold]{directory}[/] ({SampleSet.TensorFile}, {SampleSet.NumpyFile}, {SampleSet.GridFile})");
             return CommandRunner.Success;
         });

@@ -24,6 +24,7 @@ internal static class SynthesizeCommand
         var batch = new Option<int>("--batch") { Description = "Samples per network call; does not change the samples.", DefaultValueFactory = _ => defaults.BatchSize };
         var raw = new Option<bool>("--raw") { Description = "Use the raw training weights instead of the EMA." };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => new DeviceSettings().Type };
+        var overwrite = OutputTarget.OverwriteOption();
         var command = new Command("synthesize", """
             Export a labelled synthetic dataset from a class-conditional model: per class, --per-class starting
             noises (times --views images each), sampled with classifier-free guidance. Writes an ImageFolder tree
@@ -34,11 +35,12 @@ internal static class SynthesizeCommand
             Examples:
               ambient synthesize runs/fmnist-conditional-ambient-p0.6 --per-class 100 -o synthetic/
               ambient synthesize runs/fmnist-conditional-clean --per-class 50 --guidance 2 --views 2 -o views/
-            """) { run, perClass, output, overrides.Guidance, views, viewScale, firstSeed, overrides.Steps, overrides.SigmaMin, batch, raw, device };
+            """) { run, perClass, output, overrides.Guidance, views, viewScale, firstSeed, overrides.Steps, overrides.SigmaMin, batch, raw, device, overwrite };
         command.SetAction(result =>
         {
             var path = SampleCommand.ResolveCheckpoint(result.GetValue(run)!);
             var directory = result.GetValue(output)!;
+            using var destination = OutputTarget.Folder(directory, result.GetValue(overwrite));
             var target = Device.Parse(result.GetValue(device)!);
             using var sampler = CheckpointSampler.Load(path, target, ema: !result.GetValue(raw));
             var configured = ExperimentComposition.RunSampling(sampler.Header, path);
@@ -50,9 +52,10 @@ internal static class SynthesizeCommand
             SyntheticManifest? manifest = null;
             ConsoleProgress.Run("synthesize", report =>
             {
-                manifest = SyntheticExport.Write(sampler, spec, options, result.GetValue(batch), directory, new ProgressRelay<SamplingProgress>(p => report(p.Done, p.Total)));
+                manifest = SyntheticExport.Write(sampler, spec, options, result.GetValue(batch), destination.WritePath, new ProgressRelay<SamplingProgress>(p => report(p.Done, p.Total)));
                 return 0;
             });
+            destination.Commit();
             AnsiConsole.MarkupLineInterpolated($"synthetic dataset: [bold]{directory}[/] ({manifest!.Count} images in {manifest.Classes.Count} class folders, {SyntheticManifest.NumpyFile}, {SyntheticManifest.FileName})");
             return CommandRunner.Success;
         });

@@ -111,22 +111,22 @@ public sealed record OperatorSpec
     {
         var spec = new OperatorSpec();
         var terms = text.Split('+');
-        if (terms.Length > 2) throw new FormatException($"operator '{text}': expected one operator and at most one '+ noise(sigma=...)'");
+        if (terms.Length > 2) throw new ArgumentException($"operator '{text}': expected one operator and at most one '+ noise(sigma=...)'");
         for (var t = 0; t < terms.Length; t++)
         {
             var match = Term.Match(terms[t]);
-            if (!match.Success) throw new FormatException($"operator '{text}': '{terms[t].Trim()}' is not of the form name(key=value, ...)");
+            if (!match.Success) throw new ArgumentException($"operator '{text}': '{terms[t].Trim()}' is not of the form name(key=value, ...)");
             var name = match.Groups[1].Value;
             var values = Arguments(text, match.Groups[2].Value);
             if (t == 1 || name == "noise")
             {
-                if (t != 1 || name != "noise") throw new FormatException($"operator '{text}': noise(sigma=...) may only follow the operator after '+'");
+                if (t != 1 || name != "noise") throw new ArgumentException($"operator '{text}': noise(sigma=...) may only follow the operator after '+'");
                 spec = spec with { NoiseSigma = Take(values, "sigma", text) ?? 0 };
             }
             else
             {
                 var kinds = Enum.GetValues<OperatorKind>().Where(k => Yaml.EnumName(k) == name).ToList();
-                if (kinds.Count != 1) throw new FormatException($"operator '{text}': unknown operator '{name}', expected {Yaml.Choices<OperatorKind>()}");
+                if (kinds.Count != 1) throw new ArgumentException($"operator '{text}': unknown operator '{name}', expected {Yaml.Choices<OperatorKind>()}");
                 var kind = kinds[0];
                 spec = spec with { Kind = kind };
                 spec = kind switch
@@ -140,7 +140,7 @@ public sealed record OperatorSpec
                     _ => spec,
                 };
             }
-            if (values.Count > 0) throw new FormatException($"operator '{text}': unknown key(s) {string.Join(", ", values.Keys)} for {name}");
+            if (values.Count > 0) throw new ArgumentException($"operator '{text}': unknown key(s) {string.Join(", ", values.Keys)} for {name}");
         }
         spec.Validate();
         return spec;
@@ -153,7 +153,7 @@ public sealed record OperatorSpec
         {
             var parts = pair.Split('=', StringSplitOptions.TrimEntries);
             if (parts.Length != 2 || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-                throw new FormatException($"operator '{text}': '{pair}' is not key=number");
+                throw new ArgumentException($"operator '{text}': '{pair}' is not key=number");
             values[parts[0]] = value;
         }
         return values;
@@ -162,6 +162,6 @@ public sealed record OperatorSpec
     private static double? Take(Dictionary<string, double> values, string key, string text)
     {
         if (!values.Remove(key, out var value)) return null;
-        return double.IsFinite(value) ? value : throw new FormatException($"operator '{text}': {key} = {value} is not finite");
+        return double.IsFinite(value) ? value : throw new ArgumentException($"operator '{text}': {key} = {value} is not finite");
     }
 }
