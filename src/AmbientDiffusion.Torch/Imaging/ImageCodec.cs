@@ -18,6 +18,9 @@ public static class ImageCodec
     /// header cannot make us allocate gigabytes (at most 16384² RGBA pixels, 1 GiB).</summary>
     public const int DefaultMaxDimension = 16384;
 
+    /// <summary>Decode buffers up to this size (a 2048² RGBA image) come from the shared array pool.</summary>
+    private const int MaxPooledBytes = 16 << 20;
+
     /// <summary>The most pixels a side PNG and JPEG encoding accept (JPEG's own limit is 65535).</summary>
     private const int MaxEncodeDimension = 65535;
 
@@ -68,7 +71,9 @@ public static class ImageCodec
         var stored = gray ? 1 : IsGrayAlphaPng(format, bytes) ? 2 : codec.Info.AlphaType == SKAlphaType.Opaque ? 3 : 4;
         var info = new SKImageInfo(width, height, gray ? SKColorType.Gray8 : SKColorType.Rgba8888, gray ? SKAlphaType.Opaque : SKAlphaType.Unpremul);
         var length = info.BytesSize;
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        // Dataset-sized images reuse pooled buffers; a rare huge one is not kept alive by the pool afterwards.
+        var pooled = length <= MaxPooledBytes;
+        var buffer = pooled ? ArrayPool<byte>.Shared.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
         try
         {
             SKCodecResult result;
@@ -83,7 +88,7 @@ public static class ImageCodec
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (pooled) ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
