@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine after bench/gpu/prepare.sh, from the repository root, with artifacts/gpu carried along:
-#   1. builds the shim against the libtorch inside PyTorch (TORCH_DIR from torch.utils.cmake_prefix_path), with the
-#      carried stb headers;
+#   1. builds the shim against the libtorch inside PyTorch (TORCH_DIR from torch.utils.cmake_prefix_path) and unpacks
+#      the carried libSkiaSharp.so (the image codecs) next to each program;
 #   2. times the ambient training step of the CelebA-64 paper network at batch 256 in bf16 autocast and in float32
 #      (TF32 on), and the small network, reporting img/s and MFU against --peak-tflops;
 #   3. runs the quickstart through the `ambient` CLI on CUDA (a shortened training, sampling and the report);
@@ -41,9 +41,12 @@ python=$(command -v python3)
 # 1. The shim, against this machine's libtorch.
 torch_dir=${TORCH_DIR-$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')}
 cmake -S "$root/src/AmbientDiffusion.Native" -B /tmp/ambient-shim -DCMAKE_BUILD_TYPE=Release -DTORCH_DIR="$torch_dir" \
-      -DSTB_INCLUDE_DIR="$art/stb" -Wno-dev >"$results/cmake.log" 2>&1
+      -Wno-dev >"$results/cmake.log" 2>&1
 cmake --build /tmp/ambient-shim --parallel >>"$results/cmake.log" 2>&1 || { tail -40 "$results/cmake.log"; exit 1; }
-for app in bench cli dist; do cp /tmp/ambient-shim/libambient_native.so "$art/$app/"; done
+for app in bench cli dist; do
+  cp /tmp/ambient-shim/libambient_native.so "$art/$app/"
+  gzip -dc "$art/libSkiaSharp.so.gz" >"$art/$app/libSkiaSharp.so"
+done
 # libtorch's own libraries are found through the shim's RPATH; PyTorch's wheels also ship libgomp and the CUDA libs.
 
 # 2. Training-step throughput and MFU.

@@ -72,6 +72,44 @@ public class PrepareTests
         Assert.Equal(first.ContentSha256, second.ContentSha256);
     }
 
+    /// <summary>Lossless WebP written by Skia, for a folder of mixed formats.</summary>
+    private static unsafe void WriteLosslessWebp(string path, byte[] rgb, int height, int width)
+    {
+        var rgba = new byte[height * width * 4];
+        for (int i = 0, o = 0; i < rgb.Length; i += 3, o += 4) (rgba[o], rgba[o + 1], rgba[o + 2], rgba[o + 3]) = (rgb[i], rgb[i + 1], rgb[i + 2], 255);
+        fixed (byte* p = rgba)
+        {
+            var info = new SkiaSharp.SKImageInfo(width, height, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque);
+            using var pixmap = new SkiaSharp.SKPixmap(info, (IntPtr)p, info.RowBytes);
+            using var webp = pixmap.Encode(new SkiaSharp.SKWebpEncoderOptions(SkiaSharp.SKWebpEncoderCompression.Lossless, 100))
+                ?? throw new InvalidOperationException("Skia did not encode WebP");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, webp.ToArray());
+        }
+    }
+
+    [Fact]
+    public void A_folder_of_webp_and_png_files_prepares_to_their_exact_pixels()
+    {
+        using var dir = new TempDir();
+        var root = Path.Combine(dir.Path, "images");
+        var (first, second) = (Fixtures.RandomPixels(12, 12, 3, 11), Fixtures.RandomPixels(12, 12, 3, 12));
+        WriteLosslessWebp(Path.Combine(root, "a.webp"), first, 12, 12);
+        Fixtures.WriteImage(Path.Combine(root, "b.png"), second, 12, 12, 3);
+        var output = dir.File("out.safetensors");
+        DatasetPreparer.Run(new ImageFolderSource(root), output, new PrepareOptions(12, 3));
+        using var prepared = PreparedDataset.Open(output);
+        Assert.Equal(2, prepared.Count);
+        var image = new byte[prepared.ImageBytes];
+        foreach (var (index, hwc) in new[] { (0, first), (1, second) })
+        {
+            prepared.ReadImage(index, image);
+            // Prepared images are CHW; at their own size nothing is resampled.
+            for (var c = 0; c < 3; c++)
+                for (var p = 0; p < 144; p++) Assert.Equal(hwc[p * 3 + c], image[c * 144 + p]);
+        }
+    }
+
     [Fact]
     public void Bad_files_stop_preparation_naming_the_file_and_nothing_is_written()
     {

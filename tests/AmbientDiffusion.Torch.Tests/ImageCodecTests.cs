@@ -7,9 +7,9 @@ namespace AmbientDiffusion.Torch.Tests;
 
 public sealed class ImageCodecTests : IDisposable
 {
-    /// <summary>stb_image's IDCT and colour conversion differ from libjpeg-turbo's (which measured the fixtures'
-    /// tolerances) by a level or two in general; on these fixtures stb measured [1, 0, 1] and [0], the same as recorded.</summary>
-    private const int StbVersusLibjpegSlack = 2;
+    /// <summary>Skia's libjpeg-turbo may differ from the build that measured the fixtures' tolerances (Pillow's) by a
+    /// level or two in its IDCT and colour conversion; on these fixtures it measured the recorded [1, 0, 1] and [0].</summary>
+    private const int DecoderSlack = 2;
 
     private static readonly string FixtureDir = Path.Combine(AppContext.BaseDirectory, "Fixtures");
     private readonly string _dir = Path.Combine(Path.GetTempPath(), $"ad-images-{Guid.NewGuid():N}");
@@ -60,7 +60,7 @@ public sealed class ImageCodecTests : IDisposable
         var spec = Spec(name);
         Assert.Equal("jpeg", spec.GetProperty("format").GetString());
         var (width, height, channels) = (spec.GetProperty("width").GetInt32(), spec.GetProperty("height").GetInt32(), spec.GetProperty("channels").GetInt32());
-        var tolerance = spec.GetProperty("measured_max_abs_error_per_channel").EnumerateArray().Select(t => t.GetInt32() + StbVersusLibjpegSlack).ToArray();
+        var tolerance = spec.GetProperty("measured_max_abs_error_per_channel").EnumerateArray().Select(t => t.GetInt32() + DecoderSlack).ToArray();
         using var scope = torch.NewDisposeScope();
         var image = ImageCodec.DecodeFile(Fixture(name));
         Assert.Equal(new long[] { height, width, channels }, image.shape);
@@ -143,7 +143,7 @@ public sealed class ImageCodecTests : IDisposable
     {
         var spec = Spec("blocks_16x16.jpg");
         var expected = ExpectedBlockImage(spec);
-        var tolerance = spec.GetProperty("measured_max_abs_error_per_channel").EnumerateArray().Max(t => t.GetInt32()) + StbVersusLibjpegSlack + 1;
+        var tolerance = spec.GetProperty("measured_max_abs_error_per_channel").EnumerateArray().Max(t => t.GetInt32()) + DecoderSlack + 1;
         using var scope = torch.NewDisposeScope();
         var gray = Pixels(ImageCodec.DecodeFile(Fixture("blocks_16x16.jpg"), channels: 1));
         Assert.Equal(256, gray.Length);
@@ -163,7 +163,6 @@ public sealed class ImageCodecTests : IDisposable
 
     [Theory]
     [InlineData(1)]
-    [InlineData(2)]
     [InlineData(3)]
     [InlineData(4)]
     public void Png_encode_decode_round_trips_random_images(int channels)
@@ -208,6 +207,7 @@ public sealed class ImageCodecTests : IDisposable
             torch.zeros([1, 2, 2, 3], ScalarType.Byte),
             torch.zeros([2, 2, 5], ScalarType.Byte),
             torch.zeros([2, 2, 0], ScalarType.Byte),
+            torch.zeros([2, 2, 2], ScalarType.Byte), // Skia's PNG encoder writes no gray+alpha
             torch.zeros([0, 3, 3], ScalarType.Byte),
             torch.zeros([3, 0, 3], ScalarType.Byte),
         };
@@ -248,7 +248,7 @@ public sealed class ImageCodecTests : IDisposable
     {
         var bytes = File.ReadAllBytes(Fixture(name));
         for (var keep = 1; keep < 8; keep++) AssertInvalid(bytes[..keep], $"{name}[..{keep}]", "unrecognised signature");
-        // Every cut, down to the last byte of the IEND chunk's CRC (which stb itself never reads).
+        // Every cut, down to the last byte of the IEND chunk's CRC (which decoders never read).
         for (var keep = 8; keep < bytes.Length; keep++) AssertInvalid(bytes[..keep], $"{name}[..{keep}]", "truncated PNG");
         var path = Path.Combine(_dir, "cut.png");
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
@@ -329,7 +329,7 @@ public sealed class ImageCodecTests : IDisposable
             Assert.Equal(expected, Pixels(image));
         }
         for (var keep = 1; keep < bytes.Length; keep++) AssertInvalid(bytes[..keep], $"test.bmp[..{keep}]");
-        // From the end of the pixel offset field on, the check before stb names the truncation.
+        // From the end of the pixel offset field on, the check before the decoder names the truncation.
         for (var keep = 34; keep < bytes.Length; keep++) AssertInvalid(bytes[..keep], $"test.bmp[..{keep}]", "truncated BMP: pixel data needs");
         AssertInvalid(bytes[..^1], "test.bmp", "truncated BMP", $"needs {bytes.Length} bytes, file has {bytes.Length - 1}");
         AssertInvalid(bytes[..29], "test.bmp", "truncated BMP", "header incomplete");
@@ -342,7 +342,7 @@ public sealed class ImageCodecTests : IDisposable
         var bytes = new byte[4096];
         random.NextBytes(bytes);
         bytes[0] = 0; // no accidental signature
-        AssertInvalid(bytes, "random.bin", "not a JPEG, PNG or BMP image");
+        AssertInvalid(bytes, "random.bin", "not a JPEG, PNG, WebP, GIF or BMP image");
 
         // Random bytes behind each valid signature.
         foreach (var signature in new byte[][] { [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10], [0xFF, 0xD8, 0xFF], [(byte)'B', (byte)'M'] })
@@ -361,19 +361,19 @@ public sealed class ImageCodecTests : IDisposable
     {
         var text = Path.Combine(_dir, "notes.txt");
         File.WriteAllText(text, "This is a text file, not an image.\nSecond line.\n");
-        AssertInvalidFile(text, "not a JPEG, PNG or BMP image");
+        AssertInvalidFile(text, "not a JPEG, PNG, WebP, GIF or BMP image");
         var bm = Path.Combine(_dir, "bm.txt");
         File.WriteAllText(bm, "BMW is a car maker; this text starts like a BMP file does.\n");
         AssertInvalidFile(bm);
         var json = Path.Combine(_dir, "images.json");
         File.Copy(Path.Combine(FixtureDir, "images.json"), json);
-        AssertInvalidFile(json, "not a JPEG, PNG or BMP image");
+        AssertInvalidFile(json, "not a JPEG, PNG, WebP, GIF or BMP image");
 
         var empty = Path.Combine(_dir, "empty.png");
         File.WriteAllBytes(empty, []);
         AssertInvalidFile(empty, "empty");
         AssertInvalid([], "memory", "empty");
-        AssertInvalid([0x89], "one-byte", "not a JPEG, PNG or BMP image");
+        AssertInvalid([0x89], "one-byte", "not a JPEG, PNG, WebP, GIF or BMP image");
     }
 
     [Fact]

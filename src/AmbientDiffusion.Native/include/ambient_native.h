@@ -1,5 +1,5 @@
 /*
- * ambient_native: the flat C ABI of AmbientDiffusion over libtorch and stb_image.
+ * ambient_native: the flat C ABI of AmbientDiffusion over libtorch.
  *
  * Conventions (the C# binding in AmbientDiffusion.Torch/Native relies on every one of them):
  *  - Tensors and generators are opaque handles owned by the caller and released with *_free.
@@ -24,7 +24,7 @@ extern "C" {
 #define AD_API __attribute__((visibility("default")))
 
 /* Bumped whenever an export changes signature or meaning; the binding refuses a shim of another version. */
-#define AD_ABI_VERSION 3
+#define AD_ABI_VERSION 4
 
 typedef struct ad_tensor_s* ad_tensor;
 typedef struct ad_generator_s* ad_generator;
@@ -181,15 +181,6 @@ AD_API int32_t ad_set_grad(ad_tensor t, ad_tensor grad);
 AD_API ad_tensor ad_detach(ad_tensor t);
 /* Replaces t's storage by src's (tensor.data = src): how parameters become views of a flat buffer. */
 AD_API int32_t ad_set_data(ad_tensor t, ad_tensor src);
-
-/* ---- images (stb_image) ----------------------------------------------------------------------------- */
-/* Decodes JPEG/PNG/BMP bytes into a uint8 [H, W, C] tensor. channels 0 keeps the file's channel count.
-   Images wider or taller than max_dim are refused before any pixel memory is allocated. */
-AD_API ad_tensor ad_image_decode(const uint8_t* bytes, int64_t length, int32_t channels, int32_t max_dim);
-/* Encodes a contiguous uint8 [H, W, C] tensor (C in 1..4) as PNG; returns the file bytes as a 1-D uint8 tensor. */
-AD_API ad_tensor ad_image_encode_png(ad_tensor image);
-/* Encodes a uint8 [H, W, C] tensor (C 1 or 3) as baseline JPEG at quality 1..100. */
-AD_API ad_tensor ad_image_encode_jpeg(ad_tensor image, int32_t quality);
 
 /* ---- TorchScript modules and image preprocessing ---------------------------------------------------- */
 typedef struct ad_script_module_s* ad_script_module;

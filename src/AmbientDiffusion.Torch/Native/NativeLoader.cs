@@ -11,7 +11,7 @@ namespace AmbientDiffusion.Torch.Native;
 /// </summary>
 internal static class NativeLoader
 {
-    internal const int ExpectedAbiVersion = 3;
+    internal const int ExpectedAbiVersion = 4;
 
     [ModuleInitializer]
     internal static void Initialize()

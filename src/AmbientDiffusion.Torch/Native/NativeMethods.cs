@@ -143,11 +143,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial IntPtr ad_detach(IntPtr t);
     [LibraryImport(Library)] internal static partial int ad_set_data(IntPtr t, IntPtr src);
 
-    // images
-    [LibraryImport(Library)] internal static partial IntPtr ad_image_decode(byte* bytes, long length, int channels, int maxDim);
-    [LibraryImport(Library)] internal static partial IntPtr ad_image_encode_png(IntPtr image);
-    [LibraryImport(Library)] internal static partial IntPtr ad_image_encode_jpeg(IntPtr image, int quality);
-
     // TorchScript modules and image preprocessing
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr ad_jit_load(string path, int deviceType, int deviceIndex);
     [LibraryImport(Library)] internal static partial void ad_jit_free(IntPtr module);

@@ -29,10 +29,8 @@ public abstract class ImageSource
     /// <summary>Decodes raw bytes from <see cref="ReadRaw"/> with <paramref name="channels"/> (1 or 3) channels.</summary>
     public virtual DecodedImage Decode(int index, byte[] raw, int channels)
     {
-        using var scope = AmbientDiffusion.Torch.torch.NewDisposeScope();
-        var image = ImageCodec.Decode(raw, ItemName(index), channels);
-        var shape = image.shape;
-        return new DecodedImage(image.data<byte>(), (int)shape[0], (int)shape[1], (int)shape[2]);
+        var image = ImageCodec.DecodePixels(raw, ItemName(index), channels);
+        return new DecodedImage(image.Pixels, image.Height, image.Width, image.Channels);
     }
 
     /// <summary>The official split an item belongs to ("train", "validation", "test"), or null when the source has none.</summary>
@@ -41,7 +39,7 @@ public abstract class ImageSource
     /// <summary>The class of every item, or null when the source has no labels.</summary>
     public virtual SourceLabels? Labels => null;
 
-    /// <summary>Lists image files (JPEG, PNG, BMP) under <paramref name="root"/>, recursively, sorted by relative path.</summary>
+    /// <summary>Lists image files (JPEG, PNG, WebP, GIF, BMP) under <paramref name="root"/>, recursively, sorted by relative path.</summary>
     internal static List<string> ListImages(string root) =>
         Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = FileAttributes.Hidden })
             .Where(IsImageFile)
@@ -50,5 +48,5 @@ public abstract class ImageSource
             .ToList();
 
     internal static bool IsImageFile(string path) =>
-        Path.GetExtension(path).ToLowerInvariant() is ".jpg" or ".jpeg" or ".png" or ".bmp";
+        Path.GetExtension(path).ToLowerInvariant() is ".jpg" or ".jpeg" or ".png" or ".webp" or ".gif" or ".bmp";
 }
