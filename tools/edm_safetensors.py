@@ -68,7 +68,11 @@ def resolved_kwargs(net):
 
 
 def network_class(net):
-    return f"{type(net).__module__}.{type(net).__name__}"  # persistent classes keep __name__, not __qualname__
+    """The module and name of the network's class; unpickled persistent classes live in a generated module, so they
+    are named after the reference's training.networks."""
+    cls = type(net)
+    module = "training.networks" if cls.__module__.startswith("_imported_module_") else cls.__module__
+    return f"{module}.{getattr(cls, '_orig_class_name', cls.__name__)}"
 
 
 def save(path, state_dict, metadata):
