@@ -24,5 +24,7 @@ internal static class AmbientCli
         MeasureCommand.Create(),
         ReconstructCommand.Create(),
         LoopCommand.Create(),
+        ImportCommand.Create(),
+        ExportCommand.Create(),
     };
 }

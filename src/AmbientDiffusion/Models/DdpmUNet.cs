@@ -16,7 +16,8 @@ public sealed record UNetOptions(
     double Dropout,
     bool Gated,
     int EmbeddingMult = 4,
-    int LabelDim = 0);
+    int LabelDim = 0,
+    bool GateSigmoidTwice = false);
 
 /// <summary>
 /// EDM's DDPM++ U-Net (Song et al.'s architecture as configured by Karras et al. and used by the ambient-diffusion
@@ -48,8 +49,9 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
         map_layer0 = register_module(nameof(map_layer0), new EdmLinear(_noiseChannels, embChannels, 1.0, init));
         map_layer1 = register_module(nameof(map_layer1), new EdmLinear(embChannels, embChannels, 1.0, init));
 
+        GateActivation? gate = options.Gated ? (options.GateSigmoidTwice ? GateActivation.SigmoidTwice : GateActivation.Sigmoid) : null;
         UNetBlock Block(long cin, long cout, bool up = false, bool down = false, bool attention = false) =>
-            new(cin, cout, embChannels, init, dropoutGenerator, options.Dropout, options.Gated, up, down, attention);
+            new(cin, cout, embChannels, init, dropoutGenerator, options.Dropout, gate, up, down, attention);
 
         enc = register_module(nameof(enc), new ModuleDict());
         long cout = options.ImageChannels + options.MaskChannels;
@@ -59,7 +61,7 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
             var res = options.Resolution >> level;
             if (level == 0)
             {
-                enc.Add($"{res}x{res}_conv", new EdmConv2d(cout, options.ModelChannels, 3, 1.0, init, gated: options.Gated));
+                enc.Add($"{res}x{res}_conv", new EdmConv2d(cout, options.ModelChannels, 3, 1.0, init, gate: gate));
                 cout = options.ModelChannels;
             }
             else
@@ -98,7 +100,7 @@ public sealed class DdpmUNet : NoiseConditionedNetwork
         }
         // The output head lives in the decoder under EDM's names (dec.<res>x<res>_aux_norm / _aux_conv).
         out_norm = dec.Add($"{options.Resolution}x{options.Resolution}_aux_norm", new EdmGroupNorm(cout));
-        out_conv = dec.Add($"{options.Resolution}x{options.Resolution}_aux_conv", new EdmConv2d(cout, options.ImageChannels, 3, 1e-5, init, gated: options.Gated));
+        out_conv = dec.Add($"{options.Resolution}x{options.Resolution}_aux_conv", new EdmConv2d(cout, options.ImageChannels, 3, 1e-5, init, gate: gate));
     }
 
 #pragma warning disable IDE1006

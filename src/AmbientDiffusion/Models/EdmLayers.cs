@@ -22,16 +22,17 @@ internal sealed class EdmLinear : torch.nn.Module
 /// <summary>
 /// EDM's convolution: optional 2× resampling before a k×k convolution (k = 0: resampling only). With the resample
 /// filter [1, 1] EDM's strided depthwise convolutions are exactly 2×2 average pooling (down) and nearest-neighbour
-/// upsampling (up), which is how they are computed here. With <c>gated</c>, y = conv(x, W)·σ(conv(x, G)) + b, the
-/// gated convolution of the authors' masked models (σ applied once).
+/// upsampling (up), which is how they are computed here. With a <c>gate</c>, y = conv(x, W)·σ(conv(x, G)) + b, the
+/// gated convolution of the authors' masked models (σ applied once), or σ(σ(·)) as their code computes it
+/// (<see cref="GateActivation.SigmoidTwice"/>).
 /// </summary>
 internal sealed class EdmConv2d : torch.nn.Module
 {
-    private readonly bool _up, _down;
+    private readonly bool _up, _down, _gateTwice;
 
-    public EdmConv2d(long inChannels, long outChannels, int kernel, double initWeight, Generator generator, bool up = false, bool down = false, bool gated = false)
+    public EdmConv2d(long inChannels, long outChannels, int kernel, double initWeight, Generator generator, bool up = false, bool down = false, GateActivation? gate = null)
     {
-        (_up, _down, InChannels, OutChannels) = (up, down, inChannels, outChannels);
+        (_up, _down, _gateTwice, InChannels, OutChannels) = (up, down, gate == GateActivation.SigmoidTwice, inChannels, outChannels);
         if (kernel == 0) return;
         var shape = new long[] { outChannels, inChannels, kernel, kernel };
         var (fanIn, fanOut) = (inChannels * kernel * kernel, outChannels * kernel * kernel);
@@ -39,7 +40,7 @@ internal sealed class EdmConv2d : torch.nn.Module
         // so checkpoints load into either.
         weight = register_parameter(nameof(weight), WeightInit.XavierUniform(shape, fanIn, fanOut, initWeight, generator));
         bias = register_parameter(nameof(bias), WeightInit.Zeros([outChannels]));
-        if (gated) gate = register_parameter("gate_weight", WeightInit.XavierUniform(shape, fanIn, fanOut, initWeight, generator));
+        if (gate is not null) this.gate = register_parameter("gate_weight", WeightInit.XavierUniform(shape, fanIn, fanOut, initWeight, generator));
     }
 
     public long InChannels { get; }
@@ -52,6 +53,8 @@ internal sealed class EdmConv2d : torch.nn.Module
 
     public torch.nn.Parameter? bias { get; }
 
+    private Tensor Gate(Tensor logits) => _gateTwice ? logits.sigmoid().sigmoid() : logits.sigmoid();
+
     public Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
@@ -62,7 +65,7 @@ internal sealed class EdmConv2d : torch.nn.Module
             var padding = weight.size(-1) / 2;
             x = gate is null
                 ? conv2d(x, weight, bias, padding: padding)
-                : conv2d(x, weight, null, padding: padding) * conv2d(x, gate, null, padding: padding).sigmoid() + bias!.reshape(1, -1, 1, 1);
+                : conv2d(x, weight, null, padding: padding) * Gate(conv2d(x, gate, null, padding: padding)) + bias!.reshape(1, -1, 1, 1);
         }
         else
         {

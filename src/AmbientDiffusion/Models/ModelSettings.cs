@@ -12,6 +12,17 @@ public enum MaskPreconditioning
     Uniform,
 }
 
+/// <summary>How a gated convolution gates: y = conv(x, W)·g + b.</summary>
+public enum GateActivation
+{
+    /// <summary>g = σ(conv(x, G)), the gated convolution as published (the default).</summary>
+    Sigmoid,
+
+    /// <summary>g = σ(σ(conv(x, G))), as the official ambient-diffusion code computes it (its gate lies in (0.5, 0.73));
+    /// for networks imported from that code, so they compute what they were trained to.</summary>
+    SigmoidTwice,
+}
+
 /// <summary>
 /// EDM's DDPM++ U-Net as configured (the <c>model:</c> section; ambient-spec §4). The only place its defaults and bounds
 /// live: the network is built from these plus the data's geometry (<see cref="ToUNetOptions"/>).
@@ -36,6 +47,10 @@ public sealed record ModelSettings
     /// <summary>Gated convolutions (the paper's 118M CelebA network).</summary>
     public bool Gated { get; init; }
 
+    /// <summary>The gate of gated convolutions; unset is <see cref="Models.GateActivation.Sigmoid"/> (unset rather than a
+    /// default value, so configs and checkpoints that predate the setting serialise as they always did).</summary>
+    public GateActivation? GateActivation { get; init; }
+
     /// <summary>How pixels hidden by the mask are preconditioned (ambient models only).</summary>
     public MaskPreconditioning MaskPreconditioning { get; init; } = MaskPreconditioning.PerPixel;
 
@@ -52,12 +67,14 @@ public sealed record ModelSettings
         SettingException.Check(AttnResolutions.All(r => r >= 1), "attn_resolutions", AttnResolutions, "positive resolutions");
         SettingException.Check(Dropout is >= 0 and < 1, "dropout", Dropout, "a probability in [0, 1)");
         SettingException.Check(LabelDim is null or (>= 0 and <= 100_000), "label_dim", LabelDim?.ToString() ?? "null", "0 (unconditional) to 100000 classes, or unset (the data's class count)");
+        SettingException.Check(GateActivation is null || Enum.IsDefined(GateActivation.Value), "gate_activation", GateActivation?.ToString() ?? "null", Yaml.Choices<GateActivation>());
         SettingException.Check(Enum.IsDefined(MaskPreconditioning), "mask_preconditioning", MaskPreconditioning, Yaml.Choices<MaskPreconditioning>());
     }
 
     /// <summary>The network's options for images of the given geometry (its label dimension included).</summary>
     public UNetOptions ToUNetOptions(NetworkGeometry geometry) =>
-        new(geometry.Resolution, geometry.ImageChannels, geometry.MaskChannels, ModelChannels, ChannelMult, NumBlocks, AttnResolutions, Dropout, Gated, LabelDim: geometry.LabelDim);
+        new(geometry.Resolution, geometry.ImageChannels, geometry.MaskChannels, ModelChannels, ChannelMult, NumBlocks, AttnResolutions, Dropout, Gated, LabelDim: geometry.LabelDim,
+            GateSigmoidTwice: GateActivation == Models.GateActivation.SigmoidTwice);
 
     /// <summary>The label dimension for data with <paramref name="dataClasses"/> classes (0 without labels): the
     /// configured one, or the data's when unset. A configured dimension the data cannot fill is an error naming

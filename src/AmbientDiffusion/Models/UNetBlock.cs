@@ -14,20 +14,20 @@ internal sealed class UNetBlock : torch.nn.Module
     private readonly double _dropout;
     private readonly Generator _dropoutGenerator;
 
-    public UNetBlock(long inChannels, long outChannels, long embChannels, Generator init, Generator dropoutGenerator, double dropout, bool gated, bool up = false, bool down = false, bool attention = false)
+    public UNetBlock(long inChannels, long outChannels, long embChannels, Generator init, Generator dropoutGenerator, double dropout, GateActivation? gate, bool up = false, bool down = false, bool attention = false)
     {
         (InChannels, OutChannels, _dropout, _dropoutGenerator) = (inChannels, outChannels, dropout, dropoutGenerator);
         norm0 = register_module(nameof(norm0), new EdmGroupNorm(inChannels));
-        conv0 = register_module(nameof(conv0), new EdmConv2d(inChannels, outChannels, 3, 1.0, init, up, down, gated));
+        conv0 = register_module(nameof(conv0), new EdmConv2d(inChannels, outChannels, 3, 1.0, init, up, down, gate));
         affine = register_module(nameof(affine), new EdmLinear(embChannels, outChannels, 1.0, init));
         norm1 = register_module(nameof(norm1), new EdmGroupNorm(outChannels));
-        conv1 = register_module(nameof(conv1), new EdmConv2d(outChannels, outChannels, 3, 1e-5, init, gated: gated));
+        conv1 = register_module(nameof(conv1), new EdmConv2d(outChannels, outChannels, 3, 1e-5, init, gate: gate));
         if (outChannels != inChannels || up || down)
-            skip = register_module(nameof(skip), new EdmConv2d(inChannels, outChannels, 1, 1.0, init, up, down, gated));
+            skip = register_module(nameof(skip), new EdmConv2d(inChannels, outChannels, 1, 1.0, init, up, down, gate));
         if (!attention) return;
         norm2 = register_module(nameof(norm2), new EdmGroupNorm(outChannels));
-        qkv = register_module(nameof(qkv), new EdmConv2d(outChannels, outChannels * 3, 1, Math.Sqrt(0.2), init, gated: gated));
-        proj = register_module(nameof(proj), new EdmConv2d(outChannels, outChannels, 1, 1e-5, init, gated: gated));
+        qkv = register_module(nameof(qkv), new EdmConv2d(outChannels, outChannels * 3, 1, Math.Sqrt(0.2), init, gate: gate));
+        proj = register_module(nameof(proj), new EdmConv2d(outChannels, outChannels, 1, 1e-5, init, gate: gate));
     }
 
     public long InChannels { get; }

@@ -27,7 +27,8 @@ public sealed record TrainingState(long Step, long ImagesSeen, long LoaderNextBa
 /// checkpoint ever written reads): the training state, the resolved config (YAML, for provenance; the model and loss
 /// settings are read back from it), the training data's path, corruption and largest noise level, the network's
 /// geometry and size (with the label dimension and class names of class-conditional models; checkpoints from before
-/// conditioning lack those keys and read as unconditional), and the tool version. <see cref="ToMetadata"/> and <see cref="Read"/> are the only code that
+/// conditioning lack those keys and read as unconditional), the tool version and, for imported networks only, the file
+/// they were imported from. <see cref="ToMetadata"/> and <see cref="Read"/> are the only code that
 /// knows the metadata keys.
 /// </summary>
 public sealed record CheckpointHeader
@@ -55,6 +56,10 @@ public sealed record CheckpointHeader
     public IReadOnlyList<string> ClassNames { get; init; } = [];
     public required long Parameters { get; init; }
     public required string Tool { get; init; }
+    /// <summary>For a network imported from another code base (`ambient import`): the file it came from and its SHA-256;
+    /// empty for trained checkpoints.</summary>
+    public string ImportedFrom { get; init; } = "";
+    public string ImportedSha256 { get; init; } = "";
 #pragma warning restore CS1591
 
     /// <summary>The data's corruption settings, or null when the artifact recorded none.</summary>
@@ -68,11 +73,15 @@ public sealed record CheckpointHeader
         var metadata = CommonMetadata();
         if (Geometry.LabelDim > 0) metadata[LabelDimKey] = Text(Geometry.LabelDim);
         if (ClassNames.Count > 0) metadata[DatasetLabels.ClassNamesKey] = DatasetLabels.EncodeClassNames(ClassNames);
+        if (ImportedFrom.Length > 0) (metadata[ImportedFromKey], metadata[ImportedSha256Key]) = (ImportedFrom, ImportedSha256);
         return metadata;
     }
 
     /// <summary>Metadata key of the label dimension (absent: unconditional).</summary>
     public const string LabelDimKey = "label_dim";
+
+    private const string ImportedFromKey = "imported_from";
+    private const string ImportedSha256Key = "imported_sha256";
 
     private Dictionary<string, string> CommonMetadata() => new()
     {
@@ -130,6 +139,8 @@ public sealed record CheckpointHeader
             ClassNames = DatasetLabels.ReadClassNames(file) ?? [],
             Parameters = Long("parameters"),
             Tool = Require("tool"),
+            ImportedFrom = file.Metadata.TryGetValue(ImportedFromKey, out var from) ? from : "",
+            ImportedSha256 = file.Metadata.TryGetValue(ImportedSha256Key, out var sha) ? sha : "",
         };
     }
 
