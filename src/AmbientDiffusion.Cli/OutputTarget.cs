@@ -64,7 +64,6 @@ internal sealed class OutputTarget : IDisposable
     /// <summary>Whether a folder holds anything besides a lock file.</summary>
     private static bool HasOutput(string folder) =>
         Directory.EnumerateFileSystemEntries(folder).Any(e => System.IO.Path.GetFileName(e) != DirectoryLock.FileName);
-    }
 
     /// <summary>Checks a file output and returns its full path: refused if it is a folder, or an existing file without
     /// <paramref name="overwrite"/>. The domain's writers replace a file atomically, so nothing more is needed.</summary>
