@@ -24,5 +24,6 @@ internal static class AmbientCli
         MeasureCommand.Create(),
         ReconstructCommand.Create(),
         LoopCommand.Create(),
+        FigureCommand.Create(),
     };
 }
