@@ -161,6 +161,51 @@ public class FigureTests
     }
 
     [Fact]
+    public void A_figure_described_in_json_draws_the_same_bytes_as_the_figure_built_in_code()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("kid.json");
+        File.WriteAllText(path, """
+            {"kind": "line", "title": "kid vs generation", "x_label": "generation", "y_label": "KID",
+             "references": [{"value": 0.01, "label": "floor"}],
+             "series": [{"name": "fresh", "points": [[1, 0.2, 0.02], [2, 0.02], [3, 0.002, 0.001]]}]}
+            """);
+        var built = new LineFigure
+        {
+            Title = "kid vs generation", XLabel = "generation", YLabel = "KID", References = [new ReferenceLine(0.01, "floor")],
+            Series = [new LineSeries("fresh", [new LinePoint(1, 0.2, 0.02), new LinePoint(2, 0.02), new LinePoint(3, 0.002, 0.001)])],
+        };
+        Assert.Equal(built.ToPng(), FigureSpec.Load(path).ToFigure().ToPng());
+    }
+
+    [Theory]
+    [InlineData("""{"kind": "pie", "series": []}""", "kind = pie")]
+    [InlineData("""{"kind": "line", "colour": "red"}""", "colour")]
+    [InlineData("""{"kind": "line", "series": [{"name": "a", "points": [[1]]}]}""", "series[0].points")]
+    [InlineData("""{"kind": "histogram", "lo": 0, "hi": 1, "series": [{"name": "a", "counts": [1, -2]}]}""", "series[0].counts")]
+    [InlineData("""{"kind": "roc", "series": [{"name": "a", "points": [[0.5, 1.5]]}]}""", "rate pair")]
+    [InlineData("""{"kind": "line", "y_scale": "cubic"}""", "y_scale = cubic")]
+    public void A_bad_figure_description_is_refused_naming_the_file_and_the_key(string json, string expected)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("bad.json");
+        File.WriteAllText(path, json);
+        var error = Assert.Throws<InvalidDataException>(() => FigureSpec.Load(path));
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Many_legend_entries_stand_beside_the_plot_which_keeps_its_width()
+    {
+        var many = new LineFigure { Series = Enumerable.Range(0, 6).Select(i => new LineSeries($"arm {i}", [(0, i), (1, i + 1.0)])).ToList() };
+        using var bitmap = Decode(many.ToPng());
+        Assert.Equal(400, bitmap.Height);
+        Assert.True(bitmap.Width > 640, $"width {bitmap.Width}");
+        Assert.Contains("arm 5", Texts(many));
+    }
+
+    [Fact]
     public void Statistics_interpolate_quantiles_and_bin_values()
     {
         Assert.Equal(2.5, MemorizationStatistics.Quantile([1, 2, 3, 4], 0.5));

@@ -60,7 +60,7 @@ public abstract class Figure
     /// <summary>Reference lines (floors, thresholds).</summary>
     public List<ReferenceLine> References { get; set; } = [];
 
-    /// <summary>Width in pixels.</summary>
+    /// <summary>Width of the plot in pixels; a legend of many or long entries adds its own column to the right.</summary>
     public int Width { get; set; } = 640;
 
     /// <summary>Height in pixels.</summary>
@@ -75,15 +75,16 @@ public abstract class Figure
     /// <summary>The chart as PNG bytes (the same bytes on every machine).</summary>
     public byte[] ToPng()
     {
-        using var plot = Build();
-        return plot.GetImageBytes(Width, Height, SP.ImageFormat.Png);
+        var (plot, names) = Build();
+        using (plot) return plot.GetImageBytes(RenderWidth(names), Height, SP.ImageFormat.Png);
     }
 
     /// <summary>The chart as a standalone &lt;svg&gt; element, XML-compatible (embeddable in XHTML), without an XML declaration.</summary>
     public string ToSvg()
     {
-        using var plot = Build();
-        var svg = plot.GetSvgXml(Width, Height);
+        var (plot, names) = Build();
+        using var owned = plot;
+        var svg = plot.GetSvgXml(RenderWidth(names), Height);
         var start = svg.IndexOf("<svg", StringComparison.Ordinal);
         return StableIds(start > 0 ? svg[start..] : svg);
     }
@@ -117,7 +118,7 @@ public abstract class Figure
         AtomicFile.WriteAllBytes(Path.Combine(folder, stem + ".svg"), Encoding.UTF8.GetBytes(svg));
     }
 
-    private SP.Plot Build()
+    private (SP.Plot Plot, List<string> LegendNames) Build()
     {
         ReportFont.UseInScottPlot();
         var (xs, ys) = Extent();
@@ -155,13 +156,23 @@ public abstract class Figure
             var (min, max) = Padded(transform.Y(yr.Min), transform.Y(yr.Max));
             plot.Axes.SetLimitsY(min, max);
         }
-        var legend = plot.ShowLegend(SP.Alignment.UpperRight);
-        legend.FontName = ReportFont.Name;
-        legend.FontSize = 11;
-        legend.BackgroundColor = SP.Colors.White.WithAlpha(0.85);
-        if (plot.Legend.GetItems().Length == 0) plot.HideLegend();
-        return plot;
+        plot.Legend.FontName = ReportFont.Name;
+        plot.Legend.FontSize = LegendSize;
+        var names = plot.Legend.GetItems().Select(i => i.LabelText ?? "").Where(n => n.Length > 0).ToList();
+        if (names.Count == 0) plot.HideLegend();
+        else if (Outside(names)) plot.ShowLegend(SP.Edge.Right);
+        else plot.ShowLegend(SP.Alignment.UpperRight).BackgroundColor = SP.Colors.White.WithAlpha(0.85);
+        return (plot, names);
     }
+
+    private const float LegendSize = 11;
+
+    /// <summary>Many or long legend entries go beside the plot, where they cannot hide data; a few short ones sit inside.</summary>
+    private static bool Outside(IReadOnlyList<string> names) => names.Count > 4 || names.Any(n => n.Length > 28);
+
+    /// <summary>The rendered width: <see cref="Width"/> for the plot, plus the legend's own column when it stands outside.</summary>
+    private int RenderWidth(IReadOnlyList<string> names) =>
+        !Outside(names) ? Width : Width + (int)Math.Ceiling(names.Max(n => Picture.TextWidth(n, LegendSize))) + 48;
 
     private static (double Min, double Max) Padded(double min, double max)
     {
