@@ -27,7 +27,7 @@ public static class CasConfusionPicture
         var top = TitleHeight + Margin;
         var line = Picture.TextHeight(TextSize);
         picture.Text("predicted", Margin, TitleHeight + 2, TextSize, Ink);
-        picture.Text("true", 2, top + k * Cell, TextSize, Ink, vertical: true);
+        picture.Text("true", 2, top + (k * Cell + Picture.TextWidth("true", TextSize)) / 2, TextSize, Ink, vertical: true);
         for (var t = 0; t < k; t++)
         {
             var rowTotal = confusion[t].Sum();

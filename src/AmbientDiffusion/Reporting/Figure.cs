@@ -93,6 +93,7 @@ public abstract class Figure
     /// Skia numbers an SVG's clip paths from a process-wide counter, so the same chart would differ from render to
     /// render, and two charts inlined in one page could share an id. The ids are renumbered in document order and
     /// prefixed with a hash of the renumbered chart: the same chart gives the same text, different charts distinct ids.
+    /// Text elements lose the indentation around their content (<c>&gt;ambient&lt;</c>, as a reader searches for it).
     /// </summary>
     private static string StableIds(string svg)
     {
@@ -105,6 +106,8 @@ public abstract class Figure
                 text = text.Replace($"{{{i}}}", name(i), StringComparison.Ordinal);
             return text;
         }
+        // Skia indents a text element's content; SVG drops that whitespace when drawing, so it goes here too.
+        svg = Regex.Replace(svg, "(<text[^>]*>)\\s*([^<]*?)\\s*</text>", "$1$2</text>");
         var numbered = Renumber(svg, i => $"c{i}");
         var prefix = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(numbered)))[..8];
         return Renumber(svg, i => $"f{prefix}-{i}");
