@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AmbientDiffusion.Data;
+using AmbientDiffusion.Reporting;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.Imaging;
 using AmbientDiffusion.Torch.IO;
@@ -56,9 +57,7 @@ public static class MemorizationReportWriter
             for (var j = 0; j < MemorizationAnalyzer.ShownNeighbors; j++)
                 cells.Add(j < worst.Neighbors.Count ? thumbnails.Rgb(thumbnails.Train, worst.Neighbors[j].Index) : new byte[thumbnails.Height * thumbnails.Width * 3]);
         }
-        var grid = ImageGrid.Compose(cells, thumbnails.Height, thumbnails.Width, columns, 2, out var height, out var width);
-        using var scope = torch.NewDisposeScope();
-        return ImageCodec.EncodePng(torch.tensor(grid, [height, width, 3]));
+        return ImageSheet.Png(cells, thumbnails.Height, thumbnails.Width, columns, gap: 2);
     }
 }
 
@@ -92,8 +91,7 @@ internal sealed class Thumbnails(ImageSet samples, ImageSet train)
     /// <summary>The thumbnail as a PNG data URI.</summary>
     public string DataUri(ImageSet set, int index)
     {
-        using var scope = torch.NewDisposeScope();
-        var png = ImageCodec.EncodePng(torch.tensor(Rgb(set, index), [Height, Width, 3]));
+        var png = Png.Encode(Rgb(set, index), Height, Width);
         return "data:image/png;base64," + Convert.ToBase64String(png);
     }
 }
