@@ -25,7 +25,7 @@ public static class ReconstructionReport
     /// <summary>Rows of comparison.png.</summary>
     public const int ComparisonRows = 8;
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions Json = Common.FiniteJson.Indented();
 
     /// <summary>Writes every output; <paramref name="settings"/> (measurements, prior, options) go into the metadata and the report.</summary>
     public static void Write(string directory, ReconstructionResult result, IReadOnlyDictionary<string, string> settings, int samplesPerMeasurement)

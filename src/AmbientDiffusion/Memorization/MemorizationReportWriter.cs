@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using AmbientDiffusion.Data;
 using AmbientDiffusion.Reporting;
 using AmbientDiffusion.Torch;
@@ -26,13 +25,7 @@ public static class MemorizationReportWriter
     public const string NeighborsFile = "neighbors.png";
 
     /// <summary>Serializer settings of report.json (snake_case, indented, nulls left out).</summary>
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        WriteIndented = true,
-        NewLine = "\n",
-    };
+    public static readonly JsonSerializerOptions JsonOptions = Common.FiniteJson.SnakeCase(indented: true, omitNulls: true);
 
     /// <summary>Writes the three files into <paramref name="directory"/> (created if needed).</summary>
     public static void Write(MemorizationReport report, ImageSet samples, ImageSet train, string directory, IReadOnlyList<string>? sections = null)

@@ -77,7 +77,8 @@ public sealed record FigureSpec
         public List<long>? Counts { get; init; }
     }
 
-    private static readonly JsonSerializerOptions Json = new()
+    // The product's one number policy: NaN and infinities (an sd that does not exist) read as the strings it writes.
+    private static readonly JsonSerializerOptions Json = new(AmbientDiffusion.Common.FiniteJson.Options)
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
