@@ -26,5 +26,6 @@ internal static class AmbientCli
         LoopCommand.Create(),
         ImportCommand.Create(),
         ExportCommand.Create(),
+        FigureCommand.Create(),
     };
 }

@@ -60,13 +60,14 @@ public class StoryPictureTests
         // 28x28 tiles become 84x84 (factor 3); the seen side red, the generated side blue.
         var seen = Enumerable.Repeat(Uniform(28, 28, (200, 0, 0)), 4).ToList();
         var generated = Enumerable.Repeat(Uniform(28, 28, (0, 0, 200)), 6).ToList();
-        var canvas = StoryPicture.Render(seen, generated, 28, 28, new("Seen", "half removed"), new("Made", "six samples"));
+        using var picture = StoryPicture.Render(seen, generated, 28, 28, new("Seen", "half removed"), new("Made", "six samples"));
+        var pixels = picture.Rgb();
         var (red, blue) = (0, 0);
-        int firstBlueX = canvas.Width, lastRedX = -1;
-        for (var y = 0; y < canvas.Height; y++)
-            for (var x = 0; x < canvas.Width; x++)
+        int firstBlueX = picture.Width, lastRedX = -1;
+        for (var y = 0; y < picture.Height; y++)
+            for (var x = 0; x < picture.Width; x++)
             {
-                var p = Pixel(canvas.Pixels, canvas.Width, x, y);
+                var p = Pixel(pixels, picture.Width, x, y);
                 if (p == (200, 0, 0)) { red++; lastRedX = Math.Max(lastRedX, x); }
                 if (p == (0, 0, 200)) { blue++; firstBlueX = Math.Min(firstBlueX, x); }
             }

@@ -167,8 +167,10 @@ public class SynthesizeTests
     public void Class_folders_are_safe_file_names_and_unique()
     {
         var folders = SyntheticExport.ClassFolders(["T-shirt/top", "Trouser", "a:b", "a?b", ".."], 6);
-        Assert.Equal(["T-shirt_top", "Trouser", "a_b", "a_b_3", "class_4", "class_5"], folders.Select(f => f.Folder));
+        // Percent-encoded (issue 22 item 11): the old '_' replacement could not be read back as T-shirt/top.
+        Assert.Equal(["T-shirt%2Ftop", "Trouser", "a%3Ab", "a%3Fb", "%2E%2E", "class_5"], folders.Select(f => f.Folder));
         Assert.Equal("T-shirt/top", folders[0].Name);
         Assert.Equal("class_5", folders[5].Name);
+        Assert.Equal(folders.Select(f => f.Name), folders.Select(f => ClassFolderNames.Decode(f.Folder)));
     }
 }

@@ -9,7 +9,7 @@ namespace AmbientDiffusion.Cli.Commands;
 /// <summary>`ambient info`: versions, devices, threads and BLAS, to check an installation and to attach to bug reports.</summary>
 internal static class InfoCommand
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = AmbientDiffusion.Common.FiniteJson.Indented();
 
     public static Command Create()
     {

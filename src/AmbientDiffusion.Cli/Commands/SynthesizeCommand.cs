@@ -28,7 +28,8 @@ internal static class SynthesizeCommand
         var command = new Command("synthesize", """
             Export a labelled synthetic dataset from a class-conditional model: per class, --per-class starting
             noises (times --views images each), sampled with classifier-free guidance. Writes an ImageFolder tree
-            (one folder of PNGs per class name; `ambient prepare --source DIR` reads it as a labelled source),
+            (one folder of PNGs per class name, percent-encoded where a name cannot be a folder name, e.g.
+            T-shirt%2Ftop; `ambient prepare --source DIR`, cas and represent read the names back),
             synthetic.npz (images uint8 N,H,W,C; labels int64 N; groups int64 N with --views) and manifest.json
             (checkpoint SHA-256, guidance, steps, seeds, counts). One export at a time writes a folder (.lock).
 

@@ -77,6 +77,7 @@ public static class ClassifierCheckpoint
                 var state = model.state_dict().Keys.ToDictionary(k => k, k => file.Contains(ModelPrefix + k)
                     ? file.GetTensor(ModelPrefix + k)
                     : throw new InvalidDataException($"{path}: no '{ModelPrefix + k}' tensor for the classifier's parameter '{k}'"));
+                foreach (var (name, tensor) in state) FiniteValues.Require(tensor, $"classifier checkpoint {path}", ModelPrefix + name);
                 model.load_state_dict(state);
             }
             model.to(device ?? Device.CPU);

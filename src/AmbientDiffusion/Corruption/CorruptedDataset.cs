@@ -45,6 +45,8 @@ public sealed class CorruptedDataset : IDisposable
             throw Invalid($"'{NoiseSigmaKey}' must be float32 [{Count}], got {sigma.Dtype} [{string.Join(", ", sigma.Shape)}]");
         MaskChannels = (int)masks.Shape[1];
         ObservationType = obs.Dtype;
+        // Removed pixels are stored as 0, so a NaN anywhere is damage, and it would reach the loss even under a mask.
+        if (ObservationType == ScalarType.Float16) FiniteValues.Require(file, "corrupted dataset", [ObservationsKey]);
         _sigmas = new float[Count];
         file.ReadBytes(NoiseSigmaKey, 0, MemoryMarshal.AsBytes(_sigmas.AsSpan()));
         for (var i = 0; i < Count; i++)

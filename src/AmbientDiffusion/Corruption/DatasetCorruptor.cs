@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using AmbientDiffusion.Common;
 using AmbientDiffusion.Data;
+using AmbientDiffusion.Reporting;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.Imaging;
 using AmbientDiffusion.Torch.IO;
@@ -108,8 +109,6 @@ public static class DatasetCorruptor
         }
         // Pairs stay on one row: an even number of columns.
         var columns = Math.Min(16, 2 * count);
-        var grid = ImageGrid.Compose(tiles, h, w, columns, gap: 2, out var gh, out var gw);
-        using var scope = torch.NewDisposeScope();
-        ImageCodec.SavePng(pngPath, torch.tensor(grid, [gh, gw, 3]));
+        AtomicFile.WriteAllBytes(pngPath, ImageSheet.Png(tiles, h, w, columns, gap: 2));
     }
 }

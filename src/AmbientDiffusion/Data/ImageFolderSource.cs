@@ -2,8 +2,9 @@ namespace AmbientDiffusion.Data;
 
 /// <summary>Every JPEG, PNG and BMP file under a folder (recursively), in ordinal order of relative path.
 /// CelebA-HQ and most "folder of faces" datasets are read this way. When every image lies under a sub-folder and there
-/// are at least two sub-folders, the folder is a labelled ImageFolder: the class is the first sub-folder's name, class
-/// ids in ordinal order of names (as torchvision's ImageFolder).</summary>
+/// are at least two sub-folders, the folder is a labelled ImageFolder: the class is the first sub-folder's name, decoded
+/// by <see cref="ClassFolderNames"/> (so <c>T-shirt%2Ftop</c>, as <c>ambient synthesize</c> writes it, is the class
+/// <c>T-shirt/top</c>), class ids in ordinal order of names (as torchvision's ImageFolder).</summary>
 public sealed class ImageFolderSource : ImageSource
 {
     private readonly List<string> _files;
@@ -15,18 +16,24 @@ public sealed class ImageFolderSource : ImageSource
         Root = Path.GetFullPath(root);
         _files = ListImages(Root);
         if (_files.Count == 0) throw new InvalidDataException($"{root}: no JPEG, PNG or BMP images found (searched recursively)");
-        Labels = ClassFolders(_files);
+        Labels = ClassFolders(root, _files);
     }
 
     /// <summary>Labels from class sub-folders, or null for a flat (or single-folder) layout.</summary>
-    private static SourceLabels? ClassFolders(List<string> files)
+    private static SourceLabels? ClassFolders(string root, List<string> files)
     {
-        var classOf = files.Select(f => f.Split(Path.DirectorySeparatorChar, 2) is [var folder, _] ? folder : null).ToArray();
-        if (classOf.Any(c => c is null)) return null;
-        var names = classOf.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        if (names.Length < 2) return null;
-        var ids = classOf.Select(c => Array.BinarySearch(names, c, StringComparer.Ordinal)).ToArray();
-        return new SourceLabels(ids, names!);
+        var folderOf = files.Select(f => f.Split(Path.DirectorySeparatorChar, 2) is [var folder, _] ? folder : null).ToArray();
+        if (folderOf.Any(c => c is null)) return null;
+        var folders = folderOf.Distinct(StringComparer.Ordinal).ToArray();
+        if (folders.Length < 2) return null;
+        var nameOf = folders.ToDictionary(f => f!, f => ClassFolderNames.Decode(f!), StringComparer.Ordinal);
+        // Two spellings of one name (T-shirt%2Ftop beside a hand-made folder that decodes alike) must not merge silently.
+        var merged = nameOf.GroupBy(p => p.Value, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (merged is not null)
+            throw new InvalidDataException($"{root}: the class folders {string.Join(" and ", merged.Select(p => p.Key))} both stand for the class '{merged.Key}'; keep one (folder names are percent-decoded)");
+        var names = nameOf.Values.Order(StringComparer.Ordinal).ToArray();
+        var ids = folderOf.Select(f => Array.BinarySearch(names, nameOf[f!], StringComparer.Ordinal)).ToArray();
+        return new SourceLabels(ids, names);
     }
 
     /// <inheritdoc />

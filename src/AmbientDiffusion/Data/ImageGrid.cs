@@ -1,29 +1,8 @@
 namespace AmbientDiffusion.Data;
 
-/// <summary>Lays out equally sized RGB images (HWC uint8) in a grid with a gap between them, for previews and sample sheets.</summary>
+/// <summary>Dataset images as HWC RGB bytes, the tiles of previews and sample sheets (laid out and encoded by <c>Reporting.ImageSheet</c>).</summary>
 public static class ImageGrid
 {
-    /// <summary>Composes <paramref name="images"/> (each [height, width, 3]) row by row, <paramref name="columns"/> per row.</summary>
-    public static byte[] Compose(IReadOnlyList<byte[]> images, int height, int width, int columns, int gap, out int gridHeight, out int gridWidth, byte background = 255)
-    {
-        if (images.Count == 0) throw new ArgumentException("no images to lay out", nameof(images));
-        columns = Math.Max(1, Math.Min(columns, images.Count));
-        var rows = (images.Count + columns - 1) / columns;
-        gridHeight = rows * height + (rows + 1) * gap;
-        gridWidth = columns * width + (columns + 1) * gap;
-        var grid = new byte[gridHeight * gridWidth * 3];
-        Array.Fill(grid, background);
-        for (var i = 0; i < images.Count; i++)
-        {
-            if (images[i].Length != height * width * 3) throw new ArgumentException($"image {i} is not {height}x{width} RGB", nameof(images));
-            var top = gap + i / columns * (height + gap);
-            var left = gap + i % columns * (width + gap);
-            for (var y = 0; y < height; y++)
-                images[i].AsSpan(y * width * 3, width * 3).CopyTo(grid.AsSpan(((top + y) * gridWidth + left) * 3));
-        }
-        return grid;
-    }
-
     /// <summary>Converts a CHW image in [-1, 1] units (1 or 3 channels) to HWC RGB bytes; pixels whose
     /// <paramref name="mask"/> (1 or C planes) is 0 are painted <paramref name="missingColor"/>.</summary>
     public static byte[] ToRgb(ReadOnlySpan<float> chw, int channels, int height, int width, ReadOnlySpan<float> mask = default, int maskChannels = 1, (byte r, byte g, byte b)? missingColor = null)

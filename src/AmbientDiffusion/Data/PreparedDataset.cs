@@ -155,10 +155,5 @@ public sealed class PreparedDataset : IDisposable
 /// <summary>Serializer settings for provenance records: snake_case, compact, stable.</summary>
 internal static class ProvenanceJson
 {
-    public static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    public static readonly JsonSerializerOptions Options = Common.FiniteJson.SnakeCase(omitNulls: true);
 }

@@ -66,7 +66,7 @@ public sealed class RunDirectory(string path)
         AtomicFile.WriteAllBytes(Inputs, JsonSerializer.SerializeToUtf8Bytes(inputs, Json));
     }
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions Json = Common.FiniteJson.SnakeCase(indented: true);
 }
 
 /// <summary>The data files of a run: the clean prepared dataset (read only by the memorization analysis; null when the

@@ -17,7 +17,12 @@ public static class StoryPicture
     /// <summary>Images shown on each side.</summary>
     public const int DefaultCount = 16;
 
-    private const int Columns = 4, Gap = 3, Margin = 12, TitleScale = 2, ArrowScale = 3, LineGap = 5;
+    private const int Columns = 4, Gap = 3, Margin = 12, LineGap = 5;
+
+    /// <summary>Type sizes in pixels: caption title, its note, the arrow between the grids.</summary>
+    private const float TitleSize = 20, NoteSize = 13, ArrowSize = 36;
+
+    private const string Arrow = "\u2192";
 
     /// <summary>Tiles are enlarged by a whole factor to at least this many pixels, so that 28×28 images stay legible.</summary>
     private const int MinTileSize = 84;
@@ -36,35 +41,35 @@ public static class StoryPicture
         var (generated, sampleHeight, sampleWidth, total) = SampleTiles(samplesPath, count);
         if ((sampleHeight, sampleWidth) != (height, width))
             throw new InvalidDataException($"{samplesPath}: samples are {sampleHeight}x{sampleWidth}, but {corruptedPath} holds {height}x{width} images");
-        var canvas = Render(seen, generated, height, width, seenCaption,
+        using var picture = Render(seen, generated, height, width, seenCaption,
             new Caption("What it generates", $"{total} samples, trained on corrupted images only"));
-        AtomicFile.WriteAllBytes(pngPath, canvas.ToPng());
+        AtomicFile.WriteAllBytes(pngPath, picture.ToPng());
     }
 
     /// <summary>Lays out the two grids of RGB tiles (HWC bytes, <paramref name="height"/>×<paramref name="width"/>) with
-    /// their captions and an arrow between them.</summary>
-    public static RasterCanvas Render(IReadOnlyList<byte[]> seen, IReadOnlyList<byte[]> generated, int height, int width, Caption left, Caption right)
+    /// their captions and an arrow between them (dispose the picture).</summary>
+    public static Picture Render(IReadOnlyList<byte[]> seen, IReadOnlyList<byte[]> generated, int height, int width, Caption left, Caption right)
     {
         if (seen.Count == 0 || generated.Count == 0) throw new ArgumentException("both sides need at least one image");
         var scale = Math.Max(1, (MinTileSize + Math.Max(height, width) - 1) / Math.Max(height, width));
-        var leftGrid = Grid(seen, height, width, scale);
-        var rightGrid = Grid(generated, height, width, scale);
+        var leftGrid = ImageSheet.Size(seen.Count, height, width, Columns, Gap, scale);
+        var rightGrid = ImageSheet.Size(generated.Count, height, width, Columns, Gap, scale);
         var leftWidth = Math.Max(leftGrid.Width, CaptionWidth(left));
         var rightWidth = Math.Max(rightGrid.Width, CaptionWidth(right));
-        var arrowWidth = BitmapFont.MeasureWidth("->", ArrowScale) + 2 * Margin;
-        var captionHeight = BitmapFont.GlyphHeight * (TitleScale + 1) + 2 * LineGap;
+        var arrowWidth = (int)Math.Ceiling(Picture.TextWidth(Arrow, ArrowSize)) + 2 * Margin;
+        var captionHeight = (int)Math.Ceiling(Picture.TextHeight(TitleSize) + Picture.TextHeight(NoteSize)) + 2 * LineGap;
         var gridTop = Margin + captionHeight;
-        var canvas = new RasterCanvas(Margin + leftWidth + arrowWidth + rightWidth + Margin,
+        var picture = new Picture(Margin + leftWidth + arrowWidth + rightWidth + Margin,
             gridTop + Math.Max(leftGrid.Height, rightGrid.Height) + Margin, Paper);
 
         var rightLeft = Margin + leftWidth + arrowWidth;
-        DrawCaption(canvas, Margin, left);
-        DrawCaption(canvas, rightLeft, right);
-        Blit(canvas, leftGrid, Margin, gridTop);
-        Blit(canvas, rightGrid, rightLeft, gridTop);
-        var arrowTop = gridTop + leftGrid.Height / 2 - BitmapFont.GlyphHeight * ArrowScale / 2;
-        canvas.Text(Margin + leftWidth + Margin, arrowTop, "->", Ink, ArrowScale);
-        return canvas;
+        DrawCaption(picture, Margin, left);
+        DrawCaption(picture, rightLeft, right);
+        ImageSheet.Draw(picture, seen, height, width, Columns, Gap, Margin, gridTop, scale);
+        ImageSheet.Draw(picture, generated, height, width, Columns, Gap, rightLeft, gridTop, scale);
+        var arrowTop = gridTop + leftGrid.Height / 2f - Picture.TextHeight(ArrowSize) / 2;
+        picture.Text(Arrow, Margin + leftWidth + Margin, arrowTop, ArrowSize, Ink);
+        return picture;
     }
 
     private static (List<byte[]> Tiles, int Height, int Width, Caption Caption) SeenTiles(string corruptedPath, int count)
@@ -84,7 +89,7 @@ public static class StoryPicture
         }
         var missing = removed / total;
         var note = missing > 0 ? $"{(missing * 100).ToString("0", CultureInfo.InvariantCulture)}% of pixels removed (magenta)"
-            : corrupted.HasNoise ? $"noise up to sigma {corrupted.MaxNoiseSigma.ToString("0.###", CultureInfo.InvariantCulture)}"
+            : corrupted.HasNoise ? $"noise up to σ {corrupted.MaxNoiseSigma.ToString("0.###", CultureInfo.InvariantCulture)}"
             : "its training images";
         return (tiles, h, w, new Caption("What the model saw", note));
     }
@@ -104,38 +109,12 @@ public static class StoryPicture
         return (tiles, h, w, n);
     }
 
-    private sealed record Raster(byte[] Pixels, int Height, int Width);
-
-    private static Raster Grid(IReadOnlyList<byte[]> tiles, int height, int width, int scale)
-    {
-        var enlarged = tiles.Select(t => Enlarge(t, height, width, scale)).ToList();
-        var pixels = ImageGrid.Compose(enlarged, height * scale, width * scale, Columns, Gap, out var gridHeight, out var gridWidth);
-        return new Raster(pixels, gridHeight, gridWidth);
-    }
-
-    /// <summary>Nearest-neighbour enlargement by a whole factor: every pixel stays a crisp square.</summary>
-    private static byte[] Enlarge(byte[] rgb, int height, int width, int scale)
-    {
-        if (scale == 1) return rgb;
-        var result = new byte[rgb.Length * scale * scale];
-        for (var y = 0; y < height * scale; y++)
-            for (var x = 0; x < width * scale; x++)
-                rgb.AsSpan(((y / scale) * width + x / scale) * 3, 3).CopyTo(result.AsSpan((y * width * scale + x) * 3));
-        return result;
-    }
-
-    private static void Blit(RasterCanvas canvas, Raster raster, int left, int top)
-    {
-        for (var y = 0; y < raster.Height; y++)
-            raster.Pixels.AsSpan(y * raster.Width * 3, raster.Width * 3).CopyTo(canvas.Pixels.AsSpan(((top + y) * canvas.Width + left) * 3));
-    }
-
     private static int CaptionWidth(Caption caption) =>
-        Math.Max(BitmapFont.MeasureWidth(caption.Title, TitleScale), BitmapFont.MeasureWidth(caption.Note));
+        (int)Math.Ceiling(Math.Max(Picture.TextWidth(caption.Title, TitleSize), Picture.TextWidth(caption.Note, NoteSize))) + Gap;
 
-    private static void DrawCaption(RasterCanvas canvas, int left, Caption caption)
+    private static void DrawCaption(Picture picture, int left, Caption caption)
     {
-        canvas.Text(left + Gap, Margin, caption.Title, Ink, TitleScale);
-        canvas.Text(left + Gap, Margin + BitmapFont.GlyphHeight * TitleScale + LineGap, caption.Note, Muted);
+        picture.Text(caption.Title, left + Gap, Margin, TitleSize, Ink);
+        picture.Text(caption.Note, left + Gap, Margin + Picture.TextHeight(TitleSize) + LineGap, NoteSize, Muted);
     }
 }

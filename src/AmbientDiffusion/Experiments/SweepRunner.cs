@@ -64,5 +64,5 @@ public sealed class SweepRunner(string runsRoot)
             config = ConfigLoader.ToYaml(config),
         }, Indented));
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = FiniteJson.Indented();
 }

@@ -13,9 +13,10 @@ namespace AmbientDiffusion.Experiments;
 /// The summary of a sweep: one row per run with its grid values and memorization metrics (samples, and the held-out
 /// baseline beside them) read from each run's report.json, as <c>summary.csv</c> and <c>summary.md</c>, and a chart of
 /// the metrics against the sweep's x key (<c>summary.svg</c>, <c>summary.png</c>; runs that differ only in
-/// <c>seed</c> are averaged), and the quality measure (pixel-space Fréchet distance to held-out images, beside the
-/// train-vs-held-out floor) against the same key (<c>quality.svg</c>, <c>quality.png</c>). Runs without a report yet
-/// appear with empty cells.
+/// <c>seed</c> are averaged, with a ± sd band), and the quality measures (pixel-space Fréchet distance to held-out
+/// images; FD, KID, precision and recall in the evaluation space), each beside its train-vs-held-out floor, against the
+/// same key (<c>quality</c>, <c>fd</c>, <c>kid</c>, <c>precision_recall</c>, <c>.svg</c> and <c>.png</c>). Runs without a
+/// report yet appear with empty cells.
 /// </summary>
 public static class SweepSummary
 {
@@ -32,7 +33,7 @@ public static class SweepSummary
         new("flip_ratio_below_third", "flip_invariant", "frac_ratio_lt_third", "d1/d2 < 1/3 (flip-invariant)"),
         new("downsampled_ratio_below_third", "downsampled", "frac_ratio_lt_third", "d1/d2 < 1/3 (downsampled)"),
         new("cosine_above_0.95", "normalized_cosine", "frac_cos_gt_0_95", "cosine > 0.95"),
-        new("fd_pixels", "quality", "fd", "pixel Frechet distance"),
+        new("fd_pixels", "quality", "fd", "pixel Fréchet distance"),
         new("eval_fd", "evaluation", "fd", "FD (evaluation space)"),
         new("eval_kid", "evaluation", "kid", "KID (evaluation space)"),
         new("eval_precision", "evaluation", "precision", "precision"),
@@ -98,52 +99,55 @@ public static class SweepSummary
         AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.md"), Encoding.UTF8.GetBytes(md.ToString()));
 
         var series = rows.Select(r => (r.Point, r.Values)).ToList();
-        var chart = Chart(sweep, series, Charted, "memorization", "fraction of samples", (0, 1));
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.svg"), Encoding.UTF8.GetBytes(chart.ToSvg()));
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "summary.png"), chart.ToPng());
-        var quality = Chart(sweep, series, ["fd_pixels"], "quality", "Frechet distance to held-out images", null);
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "quality.svg"), Encoding.UTF8.GetBytes(quality.ToSvg()));
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "quality.png"), quality.ToPng());
-        var fd = Chart(sweep, series, ["eval_fd"], "FD", "FD to held-out images (evaluation space)", null);
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "fd.svg"), Encoding.UTF8.GetBytes(fd.ToSvg()));
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "fd.png"), fd.ToPng());
-        var kid = Chart(sweep, series, ["eval_kid"], "KID", "KID to held-out images (evaluation space)", null);
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "kid.svg"), Encoding.UTF8.GetBytes(kid.ToSvg()));
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "kid.png"), kid.ToPng());
-        var coverage = Chart(sweep, series, ["eval_precision", "eval_recall"], "precision and recall", "fraction", (0, 1));
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "precision_recall.svg"), Encoding.UTF8.GetBytes(coverage.ToSvg()));
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "precision_recall.png"), coverage.ToPng());
+        Chart(sweep, series, Charted, "memorization", "fraction of samples", (0, 1), floors: false).Write(folder, "summary");
+        Chart(sweep, series, ["fd_pixels"], "quality", "Fréchet distance to held-out images", null, floors: true).Write(folder, "quality");
+        Chart(sweep, series, ["eval_fd"], "FD", "FD to held-out images (evaluation space)", null, floors: true).Write(folder, "fd");
+        Chart(sweep, series, ["eval_kid"], "KID", "KID to held-out images (evaluation space)", null, floors: true).Write(folder, "kid");
+        Chart(sweep, series, ["eval_precision", "eval_recall"], "precision and recall", "fraction", (0, 1), floors: true).Write(folder, "precision_recall");
     }
 
-    private static LineChart Chart(ExperimentConfig sweep, IReadOnlyList<(SweepPoint Point, Dictionary<(string, string), double>? Values)> rows,
-        IReadOnlyList<string> charted, string what, string yLabel, (double, double)? yRange)
+    /// <summary>One line per metric and per combination of the other keys against the x key: the mean over runs that
+    /// differ only in <c>seed</c>, with a ± sd band where there are several; with <paramref name="floors"/>, each
+    /// metric's train-vs-held-out floor beside it as a line of its own ("… floor").</summary>
+    private static LineFigure Chart(ExperimentConfig sweep, IReadOnlyList<(SweepPoint Point, Dictionary<(string, string), double>? Values)> rows,
+        IReadOnlyList<string> charted, string what, string yLabel, (double, double)? yRange, bool floors)
     {
         var x = sweep.Sweep!.X ?? sweep.Sweep.Keys().First();
         var series = new List<LineSeries>();
-        // One line per metric and per combination of the other keys (seeds averaged).
         var groups = rows.GroupBy(r => string.Join(", ", r.Point.Values.Where(v => v.Key != x && v.Key != "seed").Select(v => $"{v.Key}={v.Value}")));
         foreach (var group in groups)
             foreach (var column in charted)
             {
                 var label = Metrics.First(m => m.Column == column).Label;
-                var points = group
-                    .Where(r => r.Values?.ContainsKey((column, "samples")) == true)
-                    .GroupBy(r => Number(r.Point.Values.FirstOrDefault(v => v.Key == x).Value ?? ""))
-                    .Where(g => g.Key is not null)
-                    .Select(g => (X: g.Key!.Value, Y: g.Average(r => r.Values![(column, "samples")])))
-                    .OrderBy(p => p.X)
-                    .ToList();
-                if (points.Count > 0) series.Add(new LineSeries(group.Key.Length == 0 ? label : $"{label} ({group.Key})", points));
+                var name = group.Key.Length == 0 ? label : $"{label} ({group.Key})";
+                foreach (var (set, suffix) in floors ? [(MemorizationAnalyzer.SamplesSet, ""), (HeldOutSet, " floor")] : new[] { (MemorizationAnalyzer.SamplesSet, "") })
+                {
+                    var points = group
+                        .Where(r => r.Values?.ContainsKey((column, set)) == true)
+                        .GroupBy(r => Number(r.Point.Values.FirstOrDefault(v => v.Key == x).Value ?? ""))
+                        .Where(g => g.Key is not null)
+                        .Select(g => Point(g.Key!.Value, g.Select(r => r.Values![(column, set)]).ToList()))
+                        .OrderBy(p => p.X)
+                        .ToList();
+                    if (points.Count > 0) series.Add(new LineSeries(name + suffix, points));
+                }
             }
-        return new LineChart
+        return new LineFigure
         {
-            // Chart text stays ASCII: the PNG's bitmap font has no accents. Short, so it fits at 640 pixels.
             Title = $"{what} vs {x}",
             XLabel = x,
             YLabel = yLabel,
             Series = series,
             YRange = yRange,
         };
+    }
+
+    /// <summary>The mean of <paramref name="values"/> at <paramref name="x"/>, with their sample standard deviation when there are several.</summary>
+    internal static LinePoint Point(double x, IReadOnlyList<double> values)
+    {
+        var mean = values.Average();
+        double? sd = values.Count < 2 ? null : Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
+        return new LinePoint(x, mean, sd);
     }
 
     /// <summary>Reads (metric column, set) → value from a report folder's report.json (and quality.json), or null when

@@ -33,6 +33,9 @@ public sealed class CheckpointPrior : IDisposable
     /// <summary>How the model is used (plain, fixed mask, early stop).</summary>
     public SamplingMode Mode => _sampler.Mode;
 
+    /// <summary>The checkpoint file.</summary>
+    public string CheckpointPath => _sampler.CheckpointPath;
+
     /// <summary>Where the schedule ends for priors of noisy data (σ_n), else null.</summary>
     public double? StopSigma => (Mode as EarlyStopSampling)?.StopSigma;
 

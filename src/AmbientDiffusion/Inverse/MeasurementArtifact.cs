@@ -88,7 +88,9 @@ public sealed class MeasurementArtifact : IDisposable
         {
             foreach (var key in new[] { MeasurementsKey, IndicesKey })
                 if (!file.Contains(key)) throw new InvalidDataException($"{path}: invalid measurement artifact: no '{key}' tensor");
-            return new MeasurementArtifact(file);
+            var artifact = new MeasurementArtifact(file);
+            FiniteValues.Require(file, "measurement artifact", [MeasurementsKey]);
+            return artifact;
         }
         catch
         {

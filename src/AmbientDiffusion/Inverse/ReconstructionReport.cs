@@ -6,6 +6,7 @@ using AmbientDiffusion.Reporting;
 using AmbientDiffusion.Sampling;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.Imaging;
+using AmbientDiffusion.Torch.IO;
 
 namespace AmbientDiffusion.Inverse;
 
@@ -24,7 +25,7 @@ public static class ReconstructionReport
     /// <summary>Rows of comparison.png.</summary>
     public const int ComparisonRows = 8;
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions Json = Common.FiniteJson.Indented();
 
     /// <summary>Writes every output; <paramref name="settings"/> (measurements, prior, options) go into the metadata and the report.</summary>
     public static void Write(string directory, ReconstructionResult result, IReadOnlyDictionary<string, string> settings, int samplesPerMeasurement)
@@ -68,8 +69,7 @@ public static class ReconstructionReport
             if (result.Clean is { } clean) tiles.Add(Tile(clean, j));
         }
         var columns = tiles.Count / rows;
-        var grid = ImageGrid.Compose(tiles, h, w, columns, gap: 2, out var gh, out var gw);
-        ImageCodec.SavePng(path, torch.tensor(grid, [gh, gw, 3]));
+        AtomicFile.WriteAllBytes(path, ImageSheet.Png(tiles, h, w, columns, gap: 2));
     }
 
     private static string Html(IReadOnlyDictionary<string, string> settings, Dictionary<string, Dictionary<string, double>> means, ReconstructionResult result, int k)

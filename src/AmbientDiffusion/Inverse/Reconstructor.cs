@@ -80,6 +80,9 @@ public static class Reconstructor
                 cancel.ThrowIfCancellationRequested();
                 var seeds = Enumerable.Range(start, size).Select(j => seed + (ulong)(j * k + s)).ToList();
                 var x = sampler.Sample(prior.For(seeds), op, y, seeds, measurements.Shape, measurements.Spec.NoiseSigma, product);
+                // A blown-up posterior step would otherwise be clamped into black or white "reconstructions".
+                if (Common.FiniteValues.Problem(x) is { } problem)
+                    throw new InvalidDataException($"{measurements.Path}: reconstructing measurements {start}-{start + size - 1} with checkpoint {prior.CheckpointPath} (seeds {seeds[0]}-{seeds[^1]}) gave {problem}: the posterior sampler diverged (try a smaller step size or more steps); nothing was written");
                 var bytes = EdmSampler.ToBytes(x);
                 var c = ReconstructionMetrics.Consistency(op, FromBytes(bytes), y);
                 for (var j = 0; j < size; j++)

@@ -33,5 +33,5 @@ public static class GenerationMarker
 
     private static string LoopYaml(LoopSettings loop) => Common.Yaml.Serializer.Serialize(loop with { Generations = 1 });
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = Common.FiniteJson.Indented();
 }

@@ -11,8 +11,8 @@ namespace AmbientDiffusion.Loops;
 /// <summary>
 /// The summary of every loop under a runs folder (runs/&lt;arm&gt;/seed-&lt;seed&gt;): <c>loop.csv</c> (one row per arm,
 /// seed and generation), <c>loop.md</c> (per arm and generation the mean ± standard deviation over seeds) and one chart
-/// per metric against the generation, one line per arm (the mean over its seeds, named without the arms' common
-/// name prefix; <c>loop-&lt;metric&gt;.svg</c> and <c>.png</c>). The metrics are read from each generation's report (<see cref="SweepSummary.Read"/>): FD, KID,
+/// per metric against the generation, one line per arm (the mean over its seeds with a ± sd band, named without the
+/// arms' common name prefix; <c>loop-&lt;metric&gt;.svg</c> and <c>.png</c>). The metrics are read from each generation's report (<see cref="SweepSummary.Read"/>): FD, KID,
 /// precision, recall, density and coverage in the evaluation space against held-out real images, and the memorization
 /// of the generation's own training set, and the CAS when configured. Generations not finished yet are left out.
 /// </summary>
@@ -94,12 +94,11 @@ public static class LoopSummary
         {
             var series = rows.GroupBy(r => r.Arm).Select(arm => new LineSeries(arm.Key[prefix.Length..], arm.GroupBy(r => r.Generation)
                 .Where(g => g.Any(r => r.Values.ContainsKey(metric.Column)))
-                .Select(g => ((double)g.Key, g.Where(r => r.Values.ContainsKey(metric.Column)).Average(r => r.Values[metric.Column])))
-                .OrderBy(p => p.Item1).ToList())).Where(s => s.Points.Count > 0).ToList();
+                .Select(g => SweepSummary.Point(g.Key, g.Where(r => r.Values.ContainsKey(metric.Column)).Select(r => r.Values[metric.Column]).ToList()))
+                .OrderBy(p => p.X).ToList())).Where(s => s.Points.Count > 0).ToList();
             if (series.Count == 0) continue;
-            var chart = new LineChart { Title = $"{metric.Column} vs generation", XLabel = "generation", YLabel = metric.Title, Series = series };
-            AtomicFile.WriteAllBytes(Path.Combine(runsFolder, $"loop-{metric.Column}.svg"), Encoding.UTF8.GetBytes(chart.ToSvg()));
-            AtomicFile.WriteAllBytes(Path.Combine(runsFolder, $"loop-{metric.Column}.png"), chart.ToPng());
+            new LineFigure { Title = $"{metric.Column} vs generation", XLabel = "generation", YLabel = metric.Title, Series = series }
+                .Write(runsFolder, $"loop-{metric.Column}");
         }
     }
 

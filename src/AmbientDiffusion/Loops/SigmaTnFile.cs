@@ -10,7 +10,7 @@ public static class SigmaTnFile
 {
     private sealed record Contents(string Method, float[] SigmaTn, IReadOnlyList<double> Grid, IReadOnlyList<double> Accuracy, double Median);
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions Json = Common.FiniteJson.SnakeCase(indented: true);
 
     /// <summary>Writes <paramref name="estimate"/> ("fixed" or "estimated").</summary>
     public static void Write(string path, SigmaTnEstimate estimate, string method)

@@ -134,14 +134,19 @@ internal static class MemorizationHtml
         if (histograms.Length > 0)
         {
             var first = histograms[0].h!;
-            var chart = new HistogramChart
+            var distance = space.Metric == "distance";
+            var chart = new HistogramFigure
             {
-                Title = $"{space.Name}: {(space.Metric == "distance" ? "d1" : "top-1 cosine")}",
-                XLabel = space.Metric == "distance" ? "RMS distance to the nearest training image" : "cosine similarity to the most similar training image",
+                Title = $"{space.Name}: {(distance ? "d1" : "top-1 cosine")}",
+                XLabel = distance ? "RMS distance to the nearest training image" : "cosine similarity to the most similar training image",
                 Lo = first.Lo,
                 Hi = first.Hi,
+                Width = 480,
+                Height = 300,
                 Series = histograms.Select(p => new HistogramSeries(p.Set, p.h!.Counts)).ToList(),
-                Markers = space.Metric == "distance" ? [(0.05, "0.05"), (0.1, "0.1")] : [(0.9, "0.9"), (0.95, "0.95"), (0.99, "0.99")],
+                References = (distance ? new[] { 0.05, 0.1 } : [0.9, 0.95, 0.99])
+                    .Where(t => t >= first.Lo && t <= first.Hi)
+                    .Select(t => new ReferenceLine(t, $"{(distance ? "d1" : "cosine")} = {t.ToString(CultureInfo.InvariantCulture)}", Vertical: true)).ToList(),
             };
             html.Append(chart.ToSvg()).Append('\n');
         }

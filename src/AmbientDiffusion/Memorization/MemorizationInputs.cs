@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Data;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.IO;
@@ -100,10 +101,7 @@ public static class MemorizationInputs
         if (width is { } expected && info.Shape[1] != expected)
             throw new InvalidDataException($"{path}: '{FeaturesKey}' has {info.Shape[1]} columns, the other feature files {expected}; all sets must use the same feature extractor");
         var features = file.GetTensor(FeaturesKey);
-        using (var scope = torch.NewDisposeScope())
-        {
-            if (!features.isfinite().all().item<bool>()) throw new InvalidDataException($"{path}: '{FeaturesKey}' holds NaN or infinite values");
-        }
+        FiniteValues.Require(features, $"feature file {path}", FeaturesKey);
         return (new InputFile(Path.GetFullPath(path), Sha256(path), FeaturesKey, info.Shape), features);
     }
 

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using AmbientDiffusion.Data;
+using AmbientDiffusion.Reporting;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.Imaging;
 using AmbientDiffusion.Torch.IO;
@@ -25,13 +25,7 @@ public static class MemorizationReportWriter
     public const string NeighborsFile = "neighbors.png";
 
     /// <summary>Serializer settings of report.json (snake_case, indented, nulls left out).</summary>
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        WriteIndented = true,
-        NewLine = "\n",
-    };
+    public static readonly JsonSerializerOptions JsonOptions = Common.FiniteJson.SnakeCase(indented: true, omitNulls: true);
 
     /// <summary>Writes the three files into <paramref name="directory"/> (created if needed).</summary>
     public static void Write(MemorizationReport report, ImageSet samples, ImageSet train, string directory, IReadOnlyList<string>? sections = null)
@@ -56,9 +50,7 @@ public static class MemorizationReportWriter
             for (var j = 0; j < MemorizationAnalyzer.ShownNeighbors; j++)
                 cells.Add(j < worst.Neighbors.Count ? thumbnails.Rgb(thumbnails.Train, worst.Neighbors[j].Index) : new byte[thumbnails.Height * thumbnails.Width * 3]);
         }
-        var grid = ImageGrid.Compose(cells, thumbnails.Height, thumbnails.Width, columns, 2, out var height, out var width);
-        using var scope = torch.NewDisposeScope();
-        return ImageCodec.EncodePng(torch.tensor(grid, [height, width, 3]));
+        return ImageSheet.Png(cells, thumbnails.Height, thumbnails.Width, columns, gap: 2);
     }
 }
 
@@ -92,8 +84,7 @@ internal sealed class Thumbnails(ImageSet samples, ImageSet train)
     /// <summary>The thumbnail as a PNG data URI.</summary>
     public string DataUri(ImageSet set, int index)
     {
-        using var scope = torch.NewDisposeScope();
-        var png = ImageCodec.EncodePng(torch.tensor(Rgb(set, index), [Height, Width, 3]));
+        var png = Png.Encode(Rgb(set, index), Height, Width);
         return "data:image/png;base64," + Convert.ToBase64String(png);
     }
 }

@@ -18,7 +18,7 @@ public sealed record SampleQuality(int Downsample, string Reference, int Samples
     /// <summary>File name inside a report folder.</summary>
     public const string FileName = "quality.json";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions Json = Common.FiniteJson.SnakeCase(indented: true);
 
     /// <summary>
     /// Compares <paramref name="samplesPath"/> with the clean images of <paramref name="preparedPath"/> (its held-out

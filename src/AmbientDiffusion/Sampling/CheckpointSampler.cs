@@ -90,11 +90,17 @@ public sealed class CheckpointSampler : IDisposable
             var batchClasses = classes?.Skip(start).Take(count).ToList();
             var batchViews = views is null ? null : views with { Views = views.Views.Skip(start).Take(count).ToList() };
             using (var scope = torch.NewDisposeScope())
-                parts.Add(scope.MoveToOuter(EdmSampler.ToBytes(sampler.Sample(batch, batchClasses, batchViews))));
+                parts.Add(scope.MoveToOuter(EdmSampler.ToBytes(RequireFinite(sampler.Sample(batch, batchClasses, batchViews), batch))));
             progress?.Report(new SamplingProgress(start + batch.Count, seeds.Count));
         }
         return outer.MoveToOuter(torch.cat(parts, 0));
     }
+
+    /// <summary>The images of <paramref name="seeds"/>, unless some value is not finite: the weights were checked when
+    /// loaded, so that is the sampler blowing up, and clamping it would store black or white images as if they were samples.</summary>
+    private Tensor RequireFinite(Tensor images, IReadOnlyList<ulong> seeds) => FiniteValues.Problem(images) is { } problem
+        ? throw new InvalidDataException($"checkpoint {CheckpointPath}: sampling seeds {seeds[0]}-{seeds[^1]} gave {problem} although the weights are finite (the sampler diverged; try more steps, another sigma_min, or an earlier checkpoint); nothing was written")
+        : images;
 
     /// <summary>Samples every seed and writes the sample set (<see cref="SampleSet"/>) into <paramref name="directory"/>.</summary>
     public void SampleTo(string directory, IReadOnlyList<ulong> seeds, SamplerOptions options, int batchSize, int gridCount = 64, bool singlePngs = false,

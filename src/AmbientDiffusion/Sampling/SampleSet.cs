@@ -1,6 +1,7 @@
 using System.Globalization;
 using AmbientDiffusion.Common;
 using AmbientDiffusion.Data;
+using AmbientDiffusion.Reporting;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.Imaging;
 using AmbientDiffusion.Torch.IO;
@@ -60,8 +61,7 @@ public static class SampleSet
         var imageBytes = c * h * w;
         var shown = Math.Min(n, Math.Max(1, gridCount));
         var tiles = Enumerable.Range(0, shown).Select(i => ImageGrid.BytesToRgb(bytes.AsSpan(i * imageBytes, imageBytes), c, h, w)).ToList();
-        var grid = ImageGrid.Compose(tiles, h, w, (int)Math.Ceiling(Math.Sqrt(shown)), gap: 2, out var gh, out var gw);
-        ImageCodec.SavePng(Path.Combine(directory, GridFile), torch.tensor(grid, [gh, gw, 3]));
+        AtomicFile.WriteAllBytes(Path.Combine(directory, GridFile), ImageSheet.Png(tiles, h, w, (int)Math.Ceiling(Math.Sqrt(shown)), gap: 2));
 
         if (singlePngs)
         {

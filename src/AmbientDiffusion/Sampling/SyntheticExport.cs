@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using AmbientDiffusion.Common;
+using AmbientDiffusion.Data;
 using AmbientDiffusion.Diffusion;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.Imaging;
@@ -109,26 +110,16 @@ public static class SyntheticExport
         return manifest;
     }
 
-    /// <summary>Class names (from the checkpoint; <c>class_K</c> where it names none) and their folder names: the name
-    /// with path separators and other characters unsafe in file names replaced by '_', made unique.</summary>
+    /// <summary>Class names (from the checkpoint; <c>class_K</c> where it names none) and their folder names, encoded
+    /// by <see cref="ClassFolderNames"/> so that the ImageFolder reader gives the names back (<c>T-shirt/top</c> is the
+    /// folder <c>T-shirt%2Ftop</c>).</summary>
     internal static List<(string Name, string Folder)> ClassFolders(IReadOnlyList<string> classNames, int labelDim)
     {
-        var result = new List<(string, string)>();
-        var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var invalid = Path.GetInvalidFileNameChars().Concat(['/', '\\', ':', '*', '?', '"', '<', '>', '|']).ToHashSet();
-        for (var k = 0; k < labelDim; k++)
-        {
-            var name = k < classNames.Count ? classNames[k] : $"class_{k}";
-            var folder = new string(name.Select(ch => invalid.Contains(ch) || char.IsControl(ch) ? '_' : ch).ToArray()).Trim().TrimEnd('.');
-            if (folder.Length == 0 || folder is "." or "..") folder = $"class_{k}";
-            if (!used.Add(folder))
-            {
-                folder = $"{folder}_{k}";
-                used.Add(folder);
-            }
-            result.Add((name, folder));
-        }
-        return result;
+        var names = Enumerable.Range(0, labelDim).Select(k => k < classNames.Count ? classNames[k] : $"class_{k}").ToList();
+        var empty = names.FindIndex(n => n.Length == 0);
+        if (empty >= 0) throw new ArgumentException($"class {empty} of the checkpoint has an empty name, which no folder can hold; name it in the dataset");
+        var folders = ClassFolderNames.For(names);
+        return names.Select((name, k) => (name, folders[k])).ToList();
     }
 
     private static string FileSha256(string path)

@@ -44,6 +44,11 @@ public static class Checkpoint
         SafeTensors.Save(path, tensors, metadata);
     }
 
+    /// <summary>Throws <see cref="InvalidDataException"/> naming the tensor unless the checkpoint's float tensors
+    /// (<paramref name="names"/>; all of them by default) are finite: what resume checks besides the weights.</summary>
+    public static void RequireFinite(SafeTensorsFile file, IEnumerable<string>? names = null) =>
+        FiniteValues.Require(file, "checkpoint", names ?? file.Keys);
+
     /// <summary>
     /// The trained denoiser of a checkpoint (EMA weights with <paramref name="ema"/>), built from its header's model
     /// settings and geometry, in eval mode on <paramref name="device"/>. <paramref name="dropout"/> must live as long as
@@ -69,7 +74,8 @@ public static class Checkpoint
     }
 
     /// <summary>Copies the <c>model.*</c> (or, with <paramref name="ema"/>, <c>ema.*</c>) weights of a checkpoint into
-    /// <paramref name="module"/>, checking names and shapes.</summary>
+    /// <paramref name="module"/>, checking names, shapes and that every weight is finite (so sampling, synthesis,
+    /// reconstruction, fine-tuning and resume all refuse a checkpoint with a NaN weight, naming the tensor).</summary>
     public static void LoadWeights(SafeTensorsFile file, torch.nn.Module module, bool ema)
     {
         var prefix = ema ? EmaPrefix : ModelPrefix;
@@ -79,6 +85,7 @@ public static class Checkpoint
         var state = module.state_dict().Keys.ToDictionary(k => k, k => file.Contains(prefix + k)
             ? file.GetTensor(prefix + k)
             : throw new InvalidDataException($"{file.Path}: no '{prefix + k}' for the model's parameter '{k}' (was it trained with another model config?)"));
+        foreach (var (name, tensor) in state) FiniteValues.Require(tensor, $"checkpoint {file.Path}", prefix + name);
         module.load_state_dict(state);
     }
 }

@@ -12,7 +12,8 @@ namespace AmbientDiffusion.Training;
 /// <summary>Progress of a run, reported every tick: kimg done, loss, speed and the estimated time left.</summary>
 public sealed record TrainingProgress(double Kimg, double TotalKimg, double Loss, double ImagesPerSecond, TimeSpan Eta, long Step, int SkippedSteps);
 
-/// <summary>Raised when training produces non-finite gradients too many steps in a row.</summary>
+/// <summary>Raised when training diverges: non-finite gradients too many steps in a row, or weights that are no longer
+/// finite when a checkpoint is due (then none is written, so the newest checkpoint keeps the last finite state).</summary>
 public sealed class TrainingDivergedException(string message) : Exception(message);
 
 /// <summary>
@@ -143,11 +144,12 @@ public sealed class Trainer : IDisposable
             _flat.zero_grad();
             SkippedSteps++;
             if (++_nonFiniteInARow >= _settings.MaxNonfiniteInARow)
-                throw new TrainingDivergedException($"{_nonFiniteInARow} steps in a row had non-finite gradients (step {Step}, {ImagesSeen / 1000.0:0.###} kimg): lower training.lr, check the data, or raise training.max_nonfinite_in_a_row");
+                throw new TrainingDivergedException($"{_nonFiniteInARow} steps in a row had non-finite gradients (step {Step}, {ImagesSeen / 1000.0:0.###} kimg): lower training.lr, check the data, or raise training.max_nonfinite_in_a_row{NewestCheckpointNote()}");
             return double.NaN;
         }
         _nonFiniteInARow = 0;
-        LastGradNorm = _settings.GradClip > 0 ? _flat.clip_grad_norm_(_settings.GradClip) : double.NaN;
+        // Without clipping the norm is still measured (it may overflow to +inf in float32; metrics.jsonl records that).
+        LastGradNorm = _settings.GradClip > 0 ? _flat.clip_grad_norm_(_settings.GradClip) : _flat.grad_norm().item<double>();
         _adam.lr = LearningRate;
         _adam.step();
         _ema?.update(torch.optim.ExponentialMovingAverage.BetaForHalfLife(ImagesPerStep, _settings.EmaHalflifeKimg * 1000));
@@ -160,7 +162,7 @@ public sealed class Trainer : IDisposable
         new((batch.Positions ?? throw new InvalidOperationException("a training batch must carry its stream positions"))
             .Select(position => RandomStreams.Seed(RandomStream.TrainingExample, _setup.Seed, (ulong)position)));
 
-    /// <summary>Gradient norm before clipping at the last step (NaN without clipping).</summary>
+    /// <summary>Gradient norm before clipping (or unclipped, with training.grad_clip 0) at the last step taken; NaN before the first.</summary>
     public double LastGradNorm { get; private set; } = double.NaN;
 
     /// <summary>The learning rate after linear warm-up over training.lr_warmup_kimg.</summary>
@@ -211,10 +213,14 @@ public sealed class Trainer : IDisposable
     /// <summary>Whether the configured duration has been trained.</summary>
     public bool IsComplete => ImagesSeen >= _settings.DurationKimg * 1000;
 
-    /// <summary>Writes a checkpoint of the current state (atomically) and returns its path.</summary>
+    /// <summary>Writes a checkpoint of the current state (atomically) and returns its path. Weights that are no longer
+    /// finite stop training with <see cref="TrainingDivergedException"/> instead: a checkpoint is always a finite state.</summary>
     public string SaveCheckpoint()
     {
         using var scope = torch.NewDisposeScope();
+        foreach (var (name, values) in new[] { ("weights", _flat.data), ("EMA weights", _ema?.shadow) })
+            if (values is not null && FiniteValues.Problem(values) is { } problem)
+                throw new TrainingDivergedException($"the {name} are no longer finite at step {Step} ({ImagesSeen / 1000.0:0.###} kimg; {problem}): no checkpoint written; lower training.lr or check the data{NewestCheckpointNote()}");
         var tensors = new List<KeyValuePair<string, Tensor>>();
         foreach (var (name, p) in Model.named_parameters()) tensors.Add(new(Checkpoint.ModelPrefix + name, p));
         if (_ema is not null)
@@ -252,10 +258,17 @@ public sealed class Trainer : IDisposable
         return path;
     }
 
+    /// <summary>"; the newest checkpoint, X, holds the last finite state" (or that there is none yet).</summary>
+    private string NewestCheckpointNote() => Checkpoint.Latest(CheckpointDirectory) is { } latest
+        ? $"; the newest checkpoint, {latest}, holds the last finite state"
+        : "; no checkpoint was written yet";
+
     private TrainingState LoadState(string path)
     {
         using var file = Checkpoint.Open(path);
         using var scope = torch.NewDisposeScope();
+        // Weights, EMA and Adam's moments: resuming from a non-finite state would only diverge again, later.
+        Checkpoint.RequireFinite(file);
         var state = CheckpointHeader.Read(file).State;
         Checkpoint.LoadWeights(file, Model, ema: false);
         if (_ema is not null)
