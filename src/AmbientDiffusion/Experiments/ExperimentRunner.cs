@@ -46,9 +46,12 @@ public sealed class ExperimentRunner(string runsRoot)
         if (existing is not null && !resume)
             throw new ArgumentException($"{run.Path} already has checkpoints ({Path.GetFileName(existing)}): pass --resume to continue it, or choose another name");
         if (existing is not null) CheckSameExperiment(config, run);
+        RunPreflight.BeforeData(config, run.Path);
 
         if (!parallel.IsPrimary) parallel.WaitForPrimary(DataParallel.DataPreparationTimeout);
         var prepared = Cache.Prepared(config, Stage(progress, "prepare"), cancel);
+        // Before the corruption and the training: what the evaluation and the memorization analysis will read.
+        RunPreflight.BeforeTraining(config, prepared);
         var corrupted = Cache.Corrupted(config, prepared, Stage(progress, "corrupt"), cancel);
         var inputs = new RunInputs(prepared, corrupted);
         if (parallel.IsPrimary)

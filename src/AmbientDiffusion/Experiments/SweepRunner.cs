@@ -26,6 +26,8 @@ public sealed class SweepRunner(string runsRoot)
     {
         var points = SweepExpander.Expand(sweep);
         var folder = Folder(sweep);
+        // Every point was validated by the expansion; the files each will read are checked before the first trains.
+        foreach (var point in points) RunPreflight.BeforeData(point.Config, Path.Combine(folder, point.Label));
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAllBytes(Path.Combine(folder, "sweep.yaml"), System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(sweep)));
         var runner = new ExperimentRunner(RunsRoot);
