@@ -71,6 +71,10 @@ public class ValidationBeforeWorkTests
         // A loop counts its synthetic_count samples.
         var loop = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Config("heldout: 100", "", "loop:\n  synthetic_count: 4")));
         Assert.Equal("loop.synthetic_count", loop.Key);
+        // With dataset.count the loop's real pool is known when the config loads.
+        var pool = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Config("count: 100\n  heldout: 100", "", "loop:\n  real_count: 500")));
+        Assert.Equal("loop.real_count", pool.Key);
+        Assert.Contains("at most 100 real images", pool.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -184,9 +188,35 @@ public class ValidationBeforeWorkTests
         Assert.Contains("s.safetensors: 'features' has 5 rows, expected 8", rows.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Checkpoints(runs)));
 
+        // A prepared file of one training image cannot be analysed: named before it is corrupted or trained on.
+        var single = Fixtures.PreparedDataset(dir, count: 1, channels: 1, size: 8, name: "single.safetensors");
+        var one = Assert.Throws<InvalidDataException>(() => new ExperimentRunner(runs).Run(ConfigLoader.Load(path, [$"data.prepared={single}"])));
+        Assert.StartsWith($"{single}: 1 training image, expected at least 2", one.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Checkpoints(runs)));
+        Assert.Empty(Directory.Exists(Path.Combine(runs, "data")) ? Directory.GetFiles(Path.Combine(runs, "data"), "single-*") : []);
+
         // A file where the run directory goes.
         Directory.CreateDirectory(runs);
         File.WriteAllText(Path.Combine(runs, "tiny"), "");
-        Assert.Contains("a file is where the run directory goes", Assert.Throws<ArgumentException>(() => new ExperimentRunner(runs).Run(ConfigLoader.Load(path))).Message, StringComparison.Ordinal);
+        Assert.Contains("a file is there", Assert.Throws<ArgumentException>(() => new ExperimentRunner(runs).Run(ConfigLoader.Load(path))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Output_paths_are_checked_before_the_work_that_fills_them()
+    {
+        using var dir = new TempDir();
+        var prepared = ExperimentTests.SmoothPrepared(dir);
+        var twenty = SampleFile(dir, "twenty", 20);
+        var file = dir.File("a-file");
+        File.WriteAllText(file, "");
+        // A folder output where a file is, or below one; a file output where a folder is.
+        Assert.Equal(CommandRunner.UserError, Ambient("evaluate", "--samples", twenty, "--reference", prepared, "--device", "cpu", "-o", file));
+        Assert.Equal(CommandRunner.UserError, Ambient("memorization", "--samples", twenty, "--train", prepared, "--device", "cpu", "-o", Path.Combine(file, "report")));
+        Assert.Equal(CommandRunner.UserError, Ambient("corrupt", prepared, "--p", "0.5", "-o", dir.Path));
+        Assert.Contains("is a file", Assert.Throws<ArgumentException>(() => Common.OutputPath.CheckFolder(Path.Combine(file, "x", "y"), "--out")).Message, StringComparison.Ordinal);
+        Assert.Contains("a folder is there", Assert.Throws<ArgumentException>(() => Common.OutputPath.CheckFile(dir.Path, "--out")).Message, StringComparison.Ordinal);
+        Common.OutputPath.CheckFolder(dir.File("new/folder"), "--out");
+        Common.OutputPath.CheckFile(dir.File("new/file.safetensors"), "--out");
+        Assert.False(Directory.Exists(dir.File("new"))); // checking creates nothing
     }
 }

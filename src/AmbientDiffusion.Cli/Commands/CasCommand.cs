@@ -41,6 +41,7 @@ internal static class CasCommand
             var train = result.GetValue(realTrain) ?? ClassificationAccuracyScore.DefaultRealTrain(test)
                 ?? throw new ArgumentException($"--real-train is required: there is no default real training source for --real-test {test} (the default applies to fashion-mnist:test only)");
             var target = Device.Parse(result.GetValue(device)!);
+            AmbientDiffusion.Common.OutputPath.CheckFolder(result.GetValue(output)!, "--out");
             var score = ConsoleProgress.Stages(update => ClassificationAccuracyScore.Run(result.GetValue(synthetic)!, train, test, options, target,
                 new AmbientDiffusion.Common.ProgressRelay<CasProgress>(p => update(p.Stage, p.Done, p.Total))));
             var outputPath = result.GetValue(output)!;

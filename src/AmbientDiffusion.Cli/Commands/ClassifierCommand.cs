@@ -44,6 +44,7 @@ internal static class ClassifierCommand
             if (result.GetValue(threads) is { } threadCount)
                 torch.set_num_threads(threadCount >= 1 ? threadCount : throw new ArgumentException($"--threads {threadCount}: expected at least 1"));
             var outputPath = result.GetValue(output)!;
+            OutputPath.CheckFile(outputPath, "--out");
             var trained = ConsoleProgress.Run("train", report => PreparedClassifier.TrainAndSave(result.GetValue(input)!, outputPath, options, target,
                 new ProgressRelay<ClassifierTrainingProgress>(p => report((int)p.ImagesDone, (int)p.ImagesTotal))));
             var imagesPerSecond = (double)options.Epochs * trained.TrainImages / trained.TrainSeconds;

@@ -44,6 +44,7 @@ internal static class CorruptCommand
             var previewCount = result.GetValue(preview);
             if (previewCount < 0) throw new ArgumentException($"--preview {previewCount}: expected a number of images >= 0");
             var outputPath = result.GetValue(output)!;
+            Common.OutputPath.CheckFile(outputPath, "--out");
             using var prepared = PreparedDataset.Open(result.GetValue(input)!);
             ConsoleProgress.Run("corrupt", report =>
             {

@@ -51,6 +51,7 @@ internal static class EvaluateCommand
                 KidMaxSubsetSize = result.GetValue(kidSubsetSize),
             };
             var directory = result.GetValue(output)!;
+            OutputPath.CheckFolder(directory, "--out");
             var evaluation = ConsoleProgress.Stages(update =>
                 QualityEvaluator.Run(options, new ProgressRelay<EvaluationProgress>(p => update(p.Stage, p.Done, p.Total))));
             MetricsReportWriter.Write(evaluation, directory);

@@ -32,6 +32,7 @@ internal static class MeasureCommand
             var spec = OperatorSpec.Parse(result.GetValue(op)!);
             var indices = SampleSet.ParseSeeds(result.GetValue(images)!).Select(i => (long)i).ToList();
             var outputPath = result.GetValue(output)!;
+            Common.OutputPath.CheckFile(outputPath, "--out");
             using var prepared = PreparedDataset.Open(result.GetValue(input)!);
             Measurer.Run(prepared, result.GetValue(split), indices, spec, result.GetValue(seed), outputPath);
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outputPath}[/]: {indices.Count} {Common.Yaml.EnumName(result.GetValue(split))} images, {spec.Describe()}");

@@ -78,6 +78,7 @@ internal static class MemorizationCommand
                 },
             };
             options.Settings.Validate();
+            OutputPath.CheckFolder(options.OutputDirectory, "--out");
             var typed = (result.GetValue(features) ?? []).Select(FeatureSpec.Parse).ToList();
             var spaces = typed.Count > 0 || config is null ? typed
                 : EvaluationStage.Spaces(config, File.Exists(config.Evaluation.Classifier) ? config.Evaluation.Classifier : null).ToList();

@@ -48,6 +48,7 @@ internal static class PrepareCommand
                 result.GetValue(skipBad),
                 result.GetValue(celebaAttributes) is { } attributes ? CelebAAttributes.Parse(attributes) : null);
             var outputPath = result.GetValue(output)!;
+            Common.OutputPath.CheckFile(outputPath, "--out");
             var prepared = ConsoleProgress.Run("prepare", report =>
                 DatasetPreparer.Run(imageSource, heldOutImages, outputPath, options, new ProgressRelay<PrepareProgress>(p => report(p.Done, p.Total))));
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{prepared.Path}[/]: {prepared.Count} training + {prepared.HeldOut} held-out images, {prepared.Channels}x{prepared.Resolution}x{prepared.Resolution}{(options.LabelsOf(imageSource) is { } labels ? $", {labels.ClassNames.Count} classes" : "")}");

@@ -58,6 +58,7 @@ internal static class ReconstructCommand
             };
             options.Validate();
             var path = SampleCommand.ResolveCheckpoint(result.GetValue(checkpoint)!);
+            Common.OutputPath.CheckFolder(result.GetValue(output)!, "--out");
             using var artifact = MeasurementArtifact.Open(result.GetValue(measurements)!);
             if (result.GetValue(expect) is { } expected) artifact.RequireOperator(OperatorSpec.Parse(expected));
             using var prepared = result.GetValue(reference) is { } referencePath ? PreparedDataset.Open(referencePath) : null;

@@ -57,6 +57,7 @@ internal static class RepresentCommand
             var test = result.GetValue(realTest) ?? RepresentationProbe.DefaultRealTest(realSource)
                 ?? throw new ArgumentException($"--real-test is required: there is no default real test source for --real {realSource} (the default applies to fashion-mnist only)");
             var target = Device.Parse(result.GetValue(device)!);
+            AmbientDiffusion.Common.OutputPath.CheckFolder(result.GetValue(output)!, "--out");
             var probe = ConsoleProgress.Stages(update => RepresentationProbe.Run(result.GetValue(synthetic)!, realSource, test, options, target,
                 new AmbientDiffusion.Common.ProgressRelay<RepresentProgress>(p => update(p.Stage, p.Done, p.Total))));
             var outputPath = result.GetValue(output)!;

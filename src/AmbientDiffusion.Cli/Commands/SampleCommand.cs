@@ -46,6 +46,7 @@ internal static class SampleCommand
             var path = ResolveCheckpoint(result.GetValue(checkpoint)!);
             var seedList = SampleSet.ParseSeeds(result.GetValue(seeds)!);
             var directory = result.GetValue(output) ?? DefaultOutput(path);
+            OutputPath.CheckFolder(directory, "--out");
             // Workers of `ambient launch`, torchrun or srun share the seeds out; rank 0 writes the set.
             using var parallel = DataParallel.FromEnvironment(Device.Parse(result.GetValue(device)!));
             using var sampler = CheckpointSampler.Load(path, parallel.Place(Device.Parse(result.GetValue(device)!)), ema: !result.GetValue(raw));

@@ -39,6 +39,7 @@ internal static class SynthesizeCommand
         {
             var path = SampleCommand.ResolveCheckpoint(result.GetValue(run)!);
             var directory = result.GetValue(output)!;
+            OutputPath.CheckFolder(directory, "--out");
             var target = Device.Parse(result.GetValue(device)!);
             using var sampler = CheckpointSampler.Load(path, target, ema: !result.GetValue(raw));
             var configured = ExperimentComposition.RunSampling(sampler.Header, path);

@@ -137,6 +137,8 @@ public sealed class ExperimentConfig
         Check(loop.SyntheticAs != Loops.SyntheticUse.Noisy || Loss.Kind is Diffusion.LossKind.Edm or Diffusion.LossKind.Tweedie, "loop.synthetic_as", loop.SyntheticAs,
             $"data unless loss.kind is edm or tweedie: the noisy-data (Tweedie) loss of the ambient arm cannot share a batch with the {Common.Yaml.EnumName(Loss.Kind)} loss");
         Check(Sweep is null, "sweep", "(a section)", "no sweep section in a loop config (run one loop config per arm)");
+        // With dataset.count the real pool is known now: its draws are checked before any data are prepared.
+        if (Dataset is { Count: > 0 } dataset) Within("loop", () => _ = new Loops.LoopComposition(loop, dataset.Count, Seed));
     }
 
     internal static void Check(bool ok, string key, object? value, string expected)

@@ -1,3 +1,4 @@
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Config;
 using AmbientDiffusion.Data;
 using AmbientDiffusion.Evaluation.Features;
@@ -15,7 +16,7 @@ public static class RunPreflight
     /// <summary>Checks that need no data: the run directory's place and the evaluation and feature files named in the config.</summary>
     public static void BeforeData(ExperimentConfig config, string runDirectory)
     {
-        if (File.Exists(runDirectory)) throw new ArgumentException($"{runDirectory}: a file is where the run directory goes (remove it, or choose another name or --runs folder)");
+        OutputPath.CheckFolder(runDirectory, "run directory");
         CheckEvaluationFiles(config);
         var memorization = config.Memorization;
         if (!memorization.Enabled) return;
@@ -33,7 +34,11 @@ public static class RunPreflight
         using (var data = PreparedDataset.Open(prepared)) (count, heldOut) = (data.Count, data.HeldOutCount);
         CheckEvaluationSizes(config, prepared, heldOut);
         var memorization = config.Memorization;
-        if (!memorization.Enabled || string.IsNullOrWhiteSpace(memorization.FeaturesTrain)) return;
+        if (!memorization.Enabled) return;
+        var needed = MemorizationAnalyzer.MinimumRows;
+        if (count < needed || heldOut == 1)
+            throw new InvalidDataException($"{prepared}: {(count < needed ? $"{count} training image" : "1 held-out image")}, expected at least {needed} for the memorization analysis (d2 and its Fréchet distances; 0 held-out images are fine), or set memorization.enabled: false");
+        if (string.IsNullOrWhiteSpace(memorization.FeaturesTrain)) return;
         var width = MemorizationInputs.CheckFeatureFile(memorization.FeaturesTrain, count, $"the training set {prepared}")[1];
         var samples = config.Sampling.SeedList().Count;
         if (samples > 0) MemorizationInputs.CheckFeatureFile(memorization.FeaturesSamples, samples, $"the samples (sampling.seeds = {config.Sampling.Seeds})", width);
