@@ -48,7 +48,8 @@ public class EvaluateCommandTests
             Assert.Equal(2, metric.GetProperty("values").GetArrayLength());
             Assert.Equal(20, metric.GetProperty("n").GetInt32());
             Assert.Equal(20, metric.GetProperty("floor_n").GetInt32()); // as many as a sample set: the half holds 25
-            Assert.Equal(25, metric.GetProperty("reference_n").GetInt32());
+            Assert.Equal(25, metric.GetProperty("floor_reference_n").GetInt32()); // the floor's other half
+            Assert.Equal(50, metric.GetProperty("reference_n").GetInt32()); // the samples: against the whole reference
             var values = metric.GetProperty("values").EnumerateArray().Select(v => v.GetDouble()).ToList();
             Assert.Equal(values.Min(), metric.GetProperty("min").GetDouble());
             Assert.Equal(values.Average(), metric.GetProperty("value").GetDouble(), 12);
@@ -85,14 +86,15 @@ public class EvaluateCommandTests
         var once = QualityEvaluator.Run(options);
         var twice = QualityEvaluator.Run(options);
         Assert.Equal("second_set", once.Floor.Method);
-        Assert.Equal((20, 20, 50), (once.Fd.N, once.Fd.FloorN, once.Fd.ReferenceN));
+        Assert.Equal((20, 20, 50, 50), (once.Fd.N, once.Fd.FloorN, once.Fd.ReferenceN, once.Fd.FloorReferenceN));
         Assert.Equal(0, once.Fd.Floor - once.Fd.Value, 9); // the floor set is the sample set itself here
         Assert.Equal(once.Kid.Values, twice.Kid.Values);
 
         var held = QualityEvaluator.Run(options with { ReferenceHeldOut = true, FloorReferencePath = null });
         Assert.Equal("heldout", held.ReferenceSplit);
-        Assert.Equal((8, 8), (held.Fd.FloorN, held.Fd.ReferenceN)); // 16 held-out images split in halves of 8
-        Assert.Contains(held.Notes, note => note.Contains("floor set has 8 images", StringComparison.Ordinal));
+        Assert.Equal((8, 8), (held.Fd.FloorN, held.Fd.FloorReferenceN)); // 16 held-out images split in halves of 8
+        Assert.Equal(16, held.Fd.ReferenceN); // the samples: against all of them
+        Assert.Contains(held.Notes, note => note.Contains("the floor compares 8 with 8 real images, the samples 20 with 16", StringComparison.Ordinal));
     }
 
     [Fact]

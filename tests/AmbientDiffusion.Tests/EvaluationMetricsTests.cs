@@ -1,6 +1,7 @@
 using AmbientDiffusion.Memorization;
 using System.Text.Json;
 using AmbientDiffusion.Evaluation.Metrics;
+using AmbientDiffusion.Sampling;
 using AmbientDiffusion.Torch.IO;
 
 namespace AmbientDiffusion.Tests;
@@ -44,6 +45,41 @@ public class EvaluationMetricsTests(Xunit.Abstractions.ITestOutputHelper output)
             Relative(Scalar("density"), prdc.Density);
             Relative(Scalar("coverage"), prdc.Coverage);
         }
+    }
+
+    [Fact]
+    public void Evaluate_by_default_measures_every_sample_against_the_whole_reference_as_scipy_does()
+    {
+        // Fixtures/metrics/make_evaluation_reference.py: 60 samples against all 60 held-out images, with NumPy/SciPy.
+        using var dir = new TempDir();
+        using var scope = torch.NewDisposeScope();
+        using var file = SafeTensors.Open(Path.Combine(FixtureFolder, "evaluation_reference.safetensors"));
+        double Scalar(string name) => file.GetTensor(name).item<double>();
+        var prepared = dir.File("data.safetensors");
+        AmbientDiffusion.Data.PreparedDataset.Write(prepared, file.GetTensor("train"), file.GetTensor("heldout"), new { Source = "test" });
+        SampleSet.Write(dir.File("samples"), file.GetTensor("samples"), Enumerable.Range(0, 60).Select(i => (ulong)i).ToList(), new Dictionary<string, string>());
+        var result = QualityEvaluator.Run(new EvaluationOptions
+        {
+            SamplesPaths = [Path.Combine(dir.File("samples"), SampleSet.TensorFile)], ReferencePath = prepared, ReferenceHeldOut = true, Device = "cpu",
+        });
+
+        Relative(Scalar("fd"), result.Fd.Value);
+        Relative(Scalar("kid"), result.Kid.Value); // a KID subset as large as both sets is both sets
+        Relative(Scalar("precision"), result.Precision.Value);
+        Relative(Scalar("recall"), result.Recall.Value);
+        Relative(Scalar("density"), result.Density.Value);
+        Relative(Scalar("coverage"), result.Coverage.Value);
+        Assert.Equal((60, 60), (result.Fd.N, result.Fd.ReferenceN));
+
+        // The floor beside it: two disjoint halves of the held-out images, with its own sizes stated.
+        Assert.Equal((30, 30), (result.Fd.FloorN, result.Fd.FloorReferenceN));
+        Assert.Equal(30, result.Floor.ReferenceCount);
+        Assert.StartsWith("30 vs 30 real images", result.Floor.Description, StringComparison.Ordinal);
+        Assert.Equal("60 vs 60 images (floor: 30 vs 30 real images)", result.Kid.Sizes);
+        var real = file.GetTensor("heldout").to(ScalarType.Float32).div(255).reshape(60, 36);
+        var (halfRows, floorRows) = QualityEvaluator.SplitHalves(60, 60, seed: 0);
+        Tensor Rows(int[] rows) => real.index_select(0, torch.tensor(rows.Select(r => (long)r).ToArray()));
+        Relative(FrechetDistance.Compute(Rows(floorRows), Rows(halfRows)), result.Fd.Floor, 1e-12);
     }
 
     [Fact]

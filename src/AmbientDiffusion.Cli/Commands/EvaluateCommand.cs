@@ -15,7 +15,7 @@ internal static class EvaluateCommand
         var samples = new Option<string[]>("--samples") { Description = "A sample set: a samples file (uint8 'samples', from `ambient sample`) or a prepared dataset's images. Repeat for several seed sets; each is reported, with min and mean.", Required = true, AllowMultipleArgumentsPerToken = false };
         var reference = new Option<string>("--reference") { Description = "The real images: a prepared dataset (its images) or a samples file.", Required = true };
         var heldOut = new Option<bool>("--reference-heldout") { Description = "Use the reference dataset's held-out images instead of its training images." };
-        var floorReference = new Option<string?>("--floor-reference") { Description = "A second real set for the floor (compared with the whole reference). Default: split the reference into two disjoint halves." };
+        var floorReference = new Option<string?>("--floor-reference") { Description = "A second real set for the floor (compared with the whole reference). Default: the floor compares two disjoint halves of the reference (the samples are always compared with the whole reference)." };
         var features = new Option<string>("--features") { Description = "Feature space: pixels, inception:FILE, dinov2:FILE, sscd:FILE, classifier:FILE or torchscript:FILE.", DefaultValueFactory = _ => FeatureSpec.Pixels.ToString() };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "auto" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the reference split and the KID subsets." };
@@ -26,8 +26,11 @@ internal static class EvaluateCommand
         var overwrite = OutputTarget.OverwriteOption();
         var command = new Command("evaluate", """
             Measure sample quality in a feature space: Fréchet distance, KID, precision and recall (Kynkäänniemi et
-            al. 2019), density and coverage (Naeem et al. 2020), each beside its floor: the same metric between two
-            disjoint real sets, the floor set as large as a sample set where the data allow.
+            al. 2019), density and coverage (Naeem et al. 2020) of every sample set against the whole reference set
+            (as EDM's fid.py, torch-fidelity and clean-fid compare), each beside its floor: the same metric between
+            two disjoint real sets (by default the reference split into halves; --floor-reference: a second real
+            set against the whole reference), the floor set as large as a sample set where the data allow. Both
+            pairs' sizes are reported.
 
             Examples:
               ambient evaluate --samples runs/a/samples/samples.safetensors --reference data/celeba-64.safetensors -o runs/a/evaluation
@@ -55,6 +58,7 @@ internal static class EvaluateCommand
             MetricsReportWriter.Write(evaluation, destination.WritePath);
             destination.Commit();
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{directory}[/] ({evaluation.FeatureSpace}): FD {evaluation.Fd.Value:G4} (floor {evaluation.Fd.Floor:G4}), KID {evaluation.Kid.Value:G4} (floor {evaluation.Kid.Floor:G4}), precision {evaluation.Precision.Value:F3}, recall {evaluation.Recall.Value:F3}, density {evaluation.Density.Value:F3}, coverage {evaluation.Coverage.Value:F3}");
+            AnsiConsole.MarkupLineInterpolated($"sizes:   {evaluation.Fd.Sizes}");
             return CommandRunner.Success;
         });
         return command;

@@ -34,6 +34,7 @@ internal static class LaunchCommand
             if (count < 1) throw new UserErrorException($"--nproc {count}: expected at least 1 worker");
             var arguments = result.GetValue(command)!;
             if (arguments.Length > 0 && arguments[0] == "launch") throw new UserErrorException("ambient launch cannot launch itself");
+            CheckBeforeStart(arguments, count);
             var masterPort = result.GetValue(port) ?? FreeLoopbackPort();
             if (masterPort is < 1 or > 65535) throw new UserErrorException($"--master-port {masterPort}: expected 1..65535");
             AnsiConsole.MarkupLineInterpolated($"launch: {count} workers of `ambient {string.Join(' ', arguments)}`, rendezvous at 127.0.0.1:{masterPort}");
@@ -49,6 +50,20 @@ internal static class LaunchCommand
             return code;
         });
         return launch;
+    }
+
+    /// <summary>
+    /// What would make every worker fail, found before any starts: the worker command must parse, and a training
+    /// command's config must load (validated as each worker would) with a global batch that the workers divide.
+    /// </summary>
+    internal static void CheckBeforeStart(string[] arguments, int workers)
+    {
+        var parse = AmbientCli.CreateRoot().Parse(arguments);
+        if (parse.Errors.Count > 0)
+            throw new UserErrorException($"launch: the worker command `ambient {string.Join(' ', arguments)}` is invalid: {parse.Errors[0].Message}");
+        if (parse.CommandResult.Command.Name != "train" || parse.GetValue<bool>("--dry-run")) return;
+        var config = Config.ConfigLoader.Load(parse.GetValue<string>("config")!, parse.GetValue<string[]>("--set") ?? []);
+        Training.DataParallel.LocalBatch(config.Training.BatchSize, workers);
     }
 
     /// <summary>A loopback port nobody listens on now (the launcher's rendezvous port; also used by the tests).</summary>

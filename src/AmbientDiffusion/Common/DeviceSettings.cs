@@ -37,6 +37,9 @@ public sealed record DeviceSettings
     /// <summary>Throws a <see cref="SettingException"/> on <paramref name="setting"/> unless <paramref name="text"/> names a device.</summary>
     public static void CheckDevice(string setting, string text)
     {
+        // "auto" is resolved when the work starts: resolving it here would load libtorch (seconds) to check a word.
+        if (text is null) throw new SettingException(setting, text, "cpu, cuda, cuda:N or auto");
+        if (string.Equals(text.Trim(), "auto", StringComparison.OrdinalIgnoreCase)) return;
         try
         {
             Torch.Device.Parse(text);

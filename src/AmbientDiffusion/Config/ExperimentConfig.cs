@@ -1,5 +1,7 @@
 using AmbientDiffusion.Common;
 using AmbientDiffusion.Diffusion;
+using AmbientDiffusion.Evaluation.Metrics;
+using AmbientDiffusion.Memorization;
 using AmbientDiffusion.Models;
 using AmbientDiffusion.Sampling;
 using AmbientDiffusion.Training;
@@ -82,6 +84,49 @@ public sealed class ExperimentConfig
         Within("device", Device.Validate);
         Sweep?.Validate();
         if (Loop is not null) ValidateLoop(Loop);
+        ValidateAnalysisSizes();
+    }
+
+    /// <summary>
+    /// The sizes the evaluation and the memorization analysis need, as far as the config alone tells them, so that a
+    /// run too small for its own analysis fails before training instead of after it. The bounds are the metrics' own
+    /// (<see cref="QualityEvaluator.RowsNeeded"/>, <see cref="MemorizationAnalyzer.MinimumRows"/>); a prepared file's
+    /// held-out count is checked before training by the pipeline.
+    /// </summary>
+    private void ValidateAnalysisSizes()
+    {
+        if (Evaluation.Enabled && Dataset is { Heldout: > 0 } dataset)
+        {
+            var heldOutNeeded = QualityEvaluator.ReferenceRowsNeeded(Evaluation.K, splitFloor: true);
+            // No held-out images means no evaluation (it is skipped); a few are a mistake.
+            Check(dataset.Heldout >= heldOutNeeded, "dataset.heldout", dataset.Heldout,
+                $"0 (no evaluation) or at least {heldOutNeeded} held-out images: the samples are compared with all of them, the floor with two disjoint halves of at least {QualityEvaluator.RowsNeeded(Evaluation.K)} (evaluation.k = {Evaluation.K})");
+            CheckSamplesForEvaluation(null);
+        }
+        if (Memorization.Enabled && (Dataset is not null || !string.IsNullOrWhiteSpace(Data.Prepared)))
+        {
+            var needed = MemorizationAnalyzer.MinimumRows;
+            var (samples, key, value) = SamplesDrawn();
+            Check(samples == 0 || samples >= needed, key, value, $"at least {needed} samples for the memorization analysis (the Fréchet distance of its quality.json), or memorization.enabled: false");
+            Check(Dataset is not { Heldout: 1 }, "dataset.heldout", Dataset?.Heldout, $"0 or at least {needed} held-out images (the memorization analysis's train-vs-held-out Fréchet distance)");
+            Check(Dataset is not { Count: 1 }, "dataset.count", Dataset?.Count, $"0 (all) or at least {needed} training images (the memorization analysis's d2 and train->train baseline)");
+        }
+    }
+
+    /// <summary>Samples each run (or each loop generation) draws, and the key that sets their number.</summary>
+    private (int Count, string Key, object Value) SamplesDrawn() =>
+        Loop is { } loop ? (loop.SyntheticCount, "loop.synthetic_count", loop.SyntheticCount) : (Sampling.SeedList().Count, "sampling.seeds", Sampling.Seeds);
+
+    /// <summary>Throws unless the samples drawn are enough for the evaluation's metrics (none drawn: no evaluation).
+    /// <paramref name="heldOutFile"/> names the prepared file whose held-out images make the evaluation run, when it
+    /// is a file rather than this config's dataset section.</summary>
+    public void CheckSamplesForEvaluation(string? heldOutFile)
+    {
+        var (samples, key, value) = SamplesDrawn();
+        var needed = QualityEvaluator.RowsNeeded(Evaluation.K);
+        var against = heldOutFile is null ? "the held-out images" : $"the held-out images of {heldOutFile}";
+        Check(samples == 0 || samples >= needed, key, value,
+            $"at least {needed} samples to evaluate against {against} (precision/recall/density/coverage with evaluation.k = {Evaluation.K} need k + 1 rows, FD and KID {FrechetDistance.MinimumRows}): draw more, lower evaluation.k, or set evaluation.enabled: false");
     }
 
     private void ValidateLoop(Loops.LoopSettings loop)
@@ -92,6 +137,8 @@ public sealed class ExperimentConfig
         Check(loop.SyntheticAs != Loops.SyntheticUse.Noisy || Loss.Kind is Diffusion.LossKind.Edm or Diffusion.LossKind.Tweedie, "loop.synthetic_as", loop.SyntheticAs,
             $"data unless loss.kind is edm or tweedie: the noisy-data (Tweedie) loss of the ambient arm cannot share a batch with the {Common.Yaml.EnumName(Loss.Kind)} loss");
         Check(Sweep is null, "sweep", "(a section)", "no sweep section in a loop config (run one loop config per arm)");
+        // With dataset.count the real pool is known now: its draws are checked before any data are prepared.
+        if (Dataset is { Count: > 0 } dataset) Within("loop", () => _ = new Loops.LoopComposition(loop, dataset.Count, Seed));
     }
 
     internal static void Check(bool ok, string key, object? value, string expected)

@@ -37,8 +37,8 @@ public static class EvaluationStage
     {
         var setting = config.Evaluation.Classifier;
         if (string.IsNullOrWhiteSpace(setting) || !config.Evaluation.Enabled) return null;
-        if (!string.Equals(setting, "auto", StringComparison.Ordinal))
-            return File.Exists(setting) ? setting : throw new ConfigException($"evaluation.classifier = {setting}: no such file (a checkpoint from `ambient classifier train`, auto, or empty)", "evaluation.classifier");
+        CheckClassifierSetting(config);
+        if (!string.Equals(setting, "auto", StringComparison.Ordinal)) return setting;
         if (preparedPath is null) return null;
         int count;
         using (var prepared = PreparedDataset.Open(preparedPath))
@@ -52,6 +52,19 @@ public static class EvaluationStage
         return cache.Classifier(preparedPath, defaults with { Epochs = epochs }, Device.Parse(config.Device.Type), progress);
     }
 
+    /// <summary>Throws unless <c>evaluation.classifier</c> is empty, <c>auto</c> or an existing file.</summary>
+    public static void CheckClassifierSetting(ExperimentConfig config)
+    {
+        var setting = config.Evaluation.Classifier;
+        if (string.IsNullOrWhiteSpace(setting) || string.Equals(setting, "auto", StringComparison.Ordinal) || File.Exists(setting)) return;
+        throw new ConfigException($"evaluation.classifier = {setting}: no such file (a checkpoint from `ambient classifier train`, auto, or empty)", "evaluation.classifier");
+    }
+
+    /// <summary>Whether a prepared dataset with <paramref name="heldOutCount"/> held-out images gets evaluated: the
+    /// floor splits them into two halves, each as large as the metrics need (fewer: no evaluation, as with none).</summary>
+    public static bool Evaluates(int heldOutCount, ExperimentConfig config) =>
+        heldOutCount >= QualityEvaluator.ReferenceRowsNeeded(config.Evaluation.K, splitFloor: true);
+
     /// <summary>The evaluation tables of the run's spaces that have metrics, as sections for report.html.</summary>
     public static IReadOnlyList<string> HtmlSections(RunDirectory run, IReadOnlyList<FeatureSpec> spaces) =>
         spaces.Select(s => MetricsReportWriter.Read(run.Evaluation(s.Name))).OfType<EvaluationResult>().Select(MetricsHtml.Fragment).ToList();
@@ -64,9 +77,8 @@ public static class EvaluationStage
     public static bool Run(ExperimentConfig config, RunDirectory run, RunInputs inputs, IReadOnlyList<FeatureSpec> spaces, IProgress<ExperimentProgress>? progress = null)
     {
         if (!config.Evaluation.Enabled || inputs.Prepared is null || !File.Exists(run.SamplesFile)) return false;
-        // Each half of the held-out split needs more than k images for the k-NN radii.
         using (var prepared = PreparedDataset.Open(inputs.Prepared))
-            if (prepared.HeldOutCount / 2 < config.Evaluation.K + 1) return false;
+            if (!Evaluates(prepared.HeldOutCount, config)) return false;
         for (var i = 0; i < spaces.Count; i++)
         {
             var directory = run.Evaluation(spaces[i].Name);

@@ -47,12 +47,15 @@ public sealed class ExperimentRunner(string runsRoot)
         if (existing is not null && !resume)
             throw new ArgumentException($"{run.Path} already has checkpoints ({Path.GetFileName(existing)}): pass --resume to continue it, or choose another name");
         if (existing is not null) CheckSameExperiment(config, run);
+        RunPreflight.BeforeData(config, run.Path);
         // One writer per run directory: a second `train` of the run, or a `--resume` started while it runs, stops here
         // naming the holder. Rank 0 writes for a data-parallel job, so it alone holds the lock for all its ranks.
         using var writer = parallel.IsPrimary ? DirectoryLock.Acquire(runPath) : null;
 
         if (!parallel.IsPrimary) WaitForPrimary(parallel, cancel);
         var prepared = Cache.Prepared(config, Stage(progress, "prepare"), cancel);
+        // Before the corruption and the training: what the evaluation and the memorization analysis will read.
+        RunPreflight.BeforeTraining(config, prepared);
         var corrupted = Cache.Corrupted(config, prepared, Stage(progress, "corrupt"), cancel);
         var inputs = new RunInputs(prepared, corrupted);
         if (parallel.IsPrimary)

@@ -26,6 +26,8 @@ public sealed class SweepRunner(string runsRoot)
     {
         var points = SweepExpander.Expand(sweep);
         var folder = Folder(sweep);
+        // Every point was validated by the expansion; the files each will read are checked before the first trains.
+        foreach (var point in points) RunPreflight.BeforeData(point.Config, Path.Combine(folder, point.Label));
         // One sweep per folder: a second one would run the same points and rewrite the same summary.
         using var writer = DirectoryLock.Acquire(folder);
         AtomicFile.WriteAllBytes(Path.Combine(folder, "sweep.yaml"), System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(sweep)));

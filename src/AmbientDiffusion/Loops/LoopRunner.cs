@@ -44,30 +44,16 @@ public sealed class LoopRunner(string runsRoot)
         ExperimentComposition.ResolvePrecision(config);
         var layout = Layout(config);
         CheckSameLoop(config, layout);
+        // Everything is checked before loop.yaml is written: a rejected config leaves no loop behind to refuse the next one.
+        RunPreflight.BeforeData(config, layout.Folder);
         // One writer per loop (and seed): a second one would train the same generations in the same run directories.
         using var writer = DirectoryLock.Acquire(layout.Folder);
-        AtomicFile.WriteAllBytes(layout.Config, System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(config)));
         var cache = new DataCache(Path.Combine(RunsRoot, "data"));
         var prepared = cache.Prepared(config, Stage(progress, 0, settings.Generations, "prepare"), cancel)!;
+        var composition = CheckBeforeWork(config, settings, prepared);
         var corrupted = cache.Corrupted(config, prepared, Stage(progress, 0, settings.Generations, "corrupt"), cancel);
-        int pool;
-        using (var data = PreparedDataset.Open(prepared))
-        {
-            pool = data.Count;
-            // Found now rather than when generation 1 samples, after its training.
-            var conditional = config.Model.LabelDim is { } dim ? dim > 0 : data.Labels is not null;
-            if (settings.Guidance != 1 && !conditional)
-                throw new ConfigException($"loop.guidance = {settings.Guidance}: guidance needs a class-conditional model, and this loop's is unconditional (model.label_dim is 0, or {prepared} has no labels)", "loop.guidance");
-        }
-        LoopComposition composition;
-        try
-        {
-            composition = new LoopComposition(settings, pool, config.Seed);
-        }
-        catch (SettingException e)
-        {
-            throw new ConfigException($"loop.{e.Message}", $"loop.{e.Setting}");
-        }
+        Directory.CreateDirectory(layout.Folder);
+        AtomicFile.WriteAllBytes(layout.Config, System.Text.Encoding.UTF8.GetBytes(ConfigLoader.ToYaml(config)));
 
         var finished = 0;
         for (var k = 1; k <= settings.Generations && !cancel.IsCancellationRequested; k++)
@@ -84,11 +70,41 @@ public sealed class LoopRunner(string runsRoot)
         return new LoopResult(layout, finished, settings.Generations, cancel.IsCancellationRequested);
     }
 
+    /// <summary>The checks that need the prepared real images, before any generation: guidance needs a conditional
+    /// model, the pool holds every real draw, every generation's config is valid and the evaluation gets enough
+    /// samples. Returns the composition of the training sets.</summary>
+    private static LoopComposition CheckBeforeWork(ExperimentConfig config, LoopSettings settings, string prepared)
+    {
+        int pool, heldOut;
+        using (var data = PreparedDataset.Open(prepared))
+        {
+            (pool, heldOut) = (data.Count, data.HeldOutCount);
+            var conditional = config.Model.LabelDim is { } dim ? dim > 0 : data.Labels is not null;
+            if (settings.Guidance != 1 && !conditional)
+                throw new ConfigException($"loop.guidance = {settings.Guidance}: guidance needs a class-conditional model, and this loop's is unconditional (model.label_dim is 0, or {prepared} has no labels)", "loop.guidance");
+        }
+        LoopComposition composition;
+        try
+        {
+            composition = new LoopComposition(settings, pool, config.Seed);
+        }
+        catch (SettingException e)
+        {
+            throw new ConfigException($"loop.{e.Message}", $"loop.{e.Setting}");
+        }
+        // The first generation trains as an ordinary run, later ones may change the loss (the ambient arm): both validate.
+        foreach (var generation in new[] { 1, Math.Min(2, settings.Generations) }.Distinct())
+            GenerationConfig.For(config, generation, "train.safetensors", "train-clean.safetensors");
+        RunPreflight.CheckEvaluationSizes(config, prepared, heldOut);
+        return composition;
+    }
+
     /// <summary>Continuing a loop with other settings would mix two loops in one folder: refuse it. Only the number of
-    /// generations (a loop can be extended) and the CAS sources (scored afterwards) may change.</summary>
+    /// generations (a loop can be extended) and the CAS sources (scored afterwards) may change. A loop.yaml with no
+    /// generation begun binds nothing (no work was done with it).</summary>
     private static void CheckSameLoop(ExperimentConfig config, LoopLayout layout)
     {
-        if (!File.Exists(layout.Config)) return;
+        if (!File.Exists(layout.Config) || !Directory.Exists(layout.Generation(1).Path)) return;
         var stored = ConfigLoader.Parse(File.ReadAllText(layout.Config), layout.Config);
         var (now, then) = (Comparable(config), Comparable(stored));
         if (now == then) return;

@@ -9,10 +9,13 @@ namespace AmbientDiffusion.Memorization;
 /// </summary>
 public static class FrechetDistance
 {
+    /// <summary>Rows each set needs: a covariance needs at least two.</summary>
+    public const int MinimumRows = 2;
+
     /// <summary>Fréchet distance between rows of <paramref name="a"/> [N, D] and <paramref name="b"/> [M, D].</summary>
     public static double Compute(Tensor a, Tensor b)
     {
-        MetricInputs.CheckPair(a, b, "Fréchet distance", minimumRows: 2);
+        MetricInputs.CheckPair(a, b, "Fréchet distance", minimumRows: MinimumRows);
         using var scope = torch.NewDisposeScope();
         var (meanA, covA) = Moments(a);
         var (meanB, covB) = Moments(b);

@@ -25,6 +25,10 @@ public static class MemorizationAnalyzer
     /// <summary>Neighbours of each worst sample shown in the report and neighbors.png.</summary>
     public const int ShownNeighbors = 3;
 
+    /// <summary>Images each set needs (samples, training images, held-out images when given): the Fréchet distance of
+    /// quality.json needs two rows a set, and d2 a second training image.</summary>
+    public const int MinimumRows = FrechetDistance.MinimumRows;
+
     /// <summary>Reads the inputs, analyses them, writes the report files and returns the report.</summary>
     public static MemorizationReport Run(MemorizationOptions options, IProgress<MemorizationProgress>? progress = null)
     {
@@ -40,9 +44,12 @@ public static class MemorizationAnalyzer
         var (train, defaultHeldOut) = MemorizationInputs.ReadTraining(options.TrainPath);
         var samples = MemorizationInputs.ReadImages(options.SamplesPath, SetRole.Samples);
         MemorizationInputs.CheckCompatible(samples, train);
-        if (train.Count < 2) throw new InvalidDataException($"{train.Source.Path}: the training set has {train.Count} image; d2 and the memorization ratio need at least 2");
         var heldOut = options.HeldOutPath is { } heldOutPath ? MemorizationInputs.ReadImages(heldOutPath, SetRole.HeldOut) : defaultHeldOut;
         if (heldOut is not null) MemorizationInputs.CheckCompatible(heldOut, train);
+        // Before any search: a set too small for the analysis is named with its file.
+        CheckSize(train, "d2, the memorization ratio and the train-vs-held-out Fréchet distance");
+        CheckSize(samples, "the Fréchet distance of quality.json");
+        if (heldOut is not null) CheckSize(heldOut, "the train-vs-held-out Fréchet distance of quality.json");
 
         var notes = new List<string>();
         var external = ReadExternal(options, samples, train, heldOut, notes);
@@ -143,6 +150,12 @@ public static class MemorizationAnalyzer
         perSample.Write(options.OutputDirectory);
         MemorizationReportWriter.Write(report, samples, train, options.OutputDirectory, options.HtmlSections);
         return report;
+    }
+
+    private static void CheckSize(ImageSet set, string needs)
+    {
+        if (set.Count < MinimumRows)
+            throw new InvalidDataException($"{set.Source.Path}: the {set.Role.Name()} set ('{set.Source.Tensor}') has {set.Count} image, expected at least {MinimumRows} ({needs} needs them)");
     }
 
     /// <summary>The device named by <paramref name="text"/>, refusing CUDA when libtorch has none.</summary>

@@ -89,20 +89,33 @@ public static class MemorizationInputs
     /// </summary>
     public static (InputFile source, Tensor features) ReadFeatures(string path, ImageSet set, long? width)
     {
+        var shape = CheckFeatureFile(path, set.Count, $"the {set.Role.Name()} set {set.Source.Path}, tensor '{set.Source.Tensor}'", width);
+        using var file = SafeTensors.Open(path);
+        var features = file.GetTensor(FeaturesKey);
+        FiniteValues.Require(features, $"feature file {path}", FeaturesKey);
+        return (new InputFile(Path.GetFullPath(path), Sha256(path), FeaturesKey, shape), features);
+    }
+
+    /// <summary>
+    /// Checks an external feature file from its header alone (it exists, holds a float32 [<paramref name="rows"/>, D]
+    /// tensor <c>features</c>, D ≥ 1 and equal to <paramref name="width"/> when given), so that a pipeline can check it
+    /// before training; returns its shape. <paramref name="rowsOf"/> says whose rows they are, for the message.
+    /// </summary>
+    public static long[] CheckFeatureFile(string path, long rows, string rowsOf, long? width = null)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such feature file (expected float32 [{rows}, D] '{FeaturesKey}', one row per image of {rowsOf})", path);
         using var file = SafeTensors.Open(path);
         if (!file.Contains(FeaturesKey))
-            throw new InvalidDataException($"{path}: no '{FeaturesKey}' tensor (expected float32 [{set.Count}, D], one row per {set.Role.Name()} image; it has: {string.Join(", ", file.Keys)})");
+            throw new InvalidDataException($"{path}: no '{FeaturesKey}' tensor (expected float32 [{rows}, D], one row per image of {rowsOf}; it has: {string.Join(", ", file.Keys)})");
         var info = file.Info(FeaturesKey);
         if (info.Dtype != ScalarType.Float32 || info.Shape.Length != 2)
             throw new InvalidDataException($"{path}: '{FeaturesKey}' must be float32 [N, D], got {info.Dtype} [{string.Join(", ", info.Shape)}]");
-        if (info.Shape[0] != set.Count)
-            throw new InvalidDataException($"{path}: '{FeaturesKey}' has {info.Shape[0]} rows, expected {set.Count} (one per image of the {set.Role.Name()} set {set.Source.Path}, tensor '{set.Source.Tensor}')");
+        if (info.Shape[0] != rows)
+            throw new InvalidDataException($"{path}: '{FeaturesKey}' has {info.Shape[0]} rows, expected {rows} (one per image of {rowsOf})");
         if (info.Shape[1] < 1) throw new InvalidDataException($"{path}: '{FeaturesKey}' has no columns");
         if (width is { } expected && info.Shape[1] != expected)
             throw new InvalidDataException($"{path}: '{FeaturesKey}' has {info.Shape[1]} columns, the other feature files {expected}; all sets must use the same feature extractor");
-        var features = file.GetTensor(FeaturesKey);
-        FiniteValues.Require(features, $"feature file {path}", FeaturesKey);
-        return (new InputFile(Path.GetFullPath(path), Sha256(path), FeaturesKey, info.Shape), features);
+        return info.Shape;
     }
 
     private static void CheckImages(string path, SetRole role, SafeTensorInfo info)

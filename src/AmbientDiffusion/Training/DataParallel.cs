@@ -84,9 +84,13 @@ public sealed class DataParallel : IDisposable
     public ulong StreamSeed(ulong seed) => Rank == 0 ? seed : SplitMix(seed ^ (0x9E37_79B9_7F4A_7C15UL * (ulong)Rank));
 
     /// <summary>This rank's slice of a global batch: (size per rank, index of the slice). The global batch must divide evenly.</summary>
-    public (int LocalBatch, int Shard) ShardBatch(int globalBatch) => globalBatch % WorldSize == 0
-        ? (globalBatch / WorldSize, Rank)
-        : throw new ArgumentException($"training.batch_size={globalBatch} is not divisible by the {WorldSize} workers: the global batch is split evenly across ranks");
+    public (int LocalBatch, int Shard) ShardBatch(int globalBatch) => (LocalBatch(globalBatch, WorldSize), Rank);
+
+    /// <summary>Each of <paramref name="worldSize"/> workers' share of a global batch; throws unless it divides evenly
+    /// (a launcher asks this before it starts any worker).</summary>
+    public static int LocalBatch(int globalBatch, int worldSize) => globalBatch % worldSize == 0
+        ? globalBatch / worldSize
+        : throw new ArgumentException($"training.batch_size={globalBatch} is not divisible by the {worldSize} workers: the global batch is split evenly across ranks");
 
     /// <summary>Copies rank 0's <paramref name="flat"/> (weights, EMA) to every rank, in buckets.</summary>
     public void BroadcastFromPrimary(Tensor flat)

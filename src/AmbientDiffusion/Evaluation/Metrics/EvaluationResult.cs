@@ -14,17 +14,25 @@ namespace AmbientDiffusion.Evaluation.Metrics;
 /// <param name="FloorStd">KID only: the floor's standard deviation over subsets.</param>
 /// <param name="N">Rows per sample set (the smallest, when the sets differ).</param>
 /// <param name="FloorN">Rows of the floor set.</param>
-/// <param name="ReferenceN">Rows of the reference set both are compared with.</param>
+/// <param name="ReferenceN">Rows of the reference set the samples are compared with (the whole reference set).</param>
+/// <param name="FloorReferenceN">Rows of the real set the floor set is compared with: the other half of the reference
+/// set when the floor splits it, the whole reference set when the floor is a second real set (0 in metrics.json
+/// files written before the samples were measured against the whole reference).</param>
 public sealed record MetricSummary(double Value, double Min, double Mean, IReadOnlyList<double> Values, IReadOnlyList<double>? Stds,
-    double Floor, double? FloorStd, int N, int FloorN, int ReferenceN)
+    double Floor, double? FloorStd, int N, int FloorN, int ReferenceN, int FloorReferenceN)
 {
     /// <summary>The summary of per-set values against a floor.</summary>
-    public static MetricSummary Of(IReadOnlyList<double> values, double floor, int n, int floorN, int referenceN, IReadOnlyList<double>? stds = null, double? floorStd = null)
+    public static MetricSummary Of(IReadOnlyList<double> values, double floor, int n, int floorN, int referenceN, int floorReferenceN,
+        IReadOnlyList<double>? stds = null, double? floorStd = null)
     {
         if (values.Count == 0) throw new ArgumentException("a metric summary needs at least one sample set");
         var mean = values.Average();
-        return new MetricSummary(mean, values.Min(), mean, values, stds, floor, floorStd, n, floorN, referenceN);
+        return new MetricSummary(mean, values.Min(), mean, values, stds, floor, floorStd, n, floorN, referenceN, floorReferenceN);
     }
+
+    /// <summary>The sizes in words: "N vs reference N images (floor: floor N vs floor reference N)".</summary>
+    [JsonIgnore]
+    public string Sizes => $"{N} vs {ReferenceN} images (floor: {FloorN} vs {FloorReferenceN} real images)";
 }
 
 /// <summary>One evaluated sample set (a seed set, in EDM's terms).</summary>
@@ -38,7 +46,11 @@ public sealed record SampleSetInfo(InputFile Source, string Seeds, int Count);
 /// <param name="Source">The second real set, for <c>second_set</c>.</param>
 /// <param name="Count">Rows of the floor set.</param>
 /// <param name="Description">The choice in words, as shown in the report.</param>
-public sealed record FloorInfo(string Method, InputFile? Source, int Count, string Description);
+public sealed record FloorInfo(string Method, InputFile? Source, int Count, string Description)
+{
+    /// <summary>Rows of the real set the floor set is compared with (0 in files written before it was recorded).</summary>
+    public int ReferenceCount { get; init; }
+}
 
 /// <summary>
 /// Everything <c>ambient evaluate</c> measured: FD, KID, precision, recall, density and coverage of each sample set

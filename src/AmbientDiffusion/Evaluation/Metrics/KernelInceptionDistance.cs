@@ -29,13 +29,16 @@ public static class KernelInceptionDistance
     /// <summary>Largest subset size by default (StyleGAN, torch-fidelity); smaller sets use their own size.</summary>
     public const int DefaultMaxSubsetSize = 1000;
 
+    /// <summary>Rows each set needs: the unbiased estimate leaves out the diagonal, so a subset holds at least two.</summary>
+    public const int MinimumRows = 2;
+
     /// <summary>
     /// The unbiased MMD² between all rows of <paramref name="x"/> [m, D] and <paramref name="y"/> [n, D]:
     /// Σ_{i≠j} k(x_i, x_j) / (m(m−1)) + Σ_{i≠j} k(y_i, y_j) / (n(n−1)) − 2 Σ k(x_i, y_j) / (mn).
     /// </summary>
     public static double UnbiasedMmd2(Tensor x, Tensor y)
     {
-        MetricInputs.CheckPair(x, y, "KID", minimumRows: 2);
+        MetricInputs.CheckPair(x, y, "KID", minimumRows: MinimumRows);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var a = x.to(ScalarType.Float64);
@@ -54,9 +57,9 @@ public static class KernelInceptionDistance
     public static IReadOnlyList<KidSubset> Schedule(int firstCount, int secondCount, ulong seed, int subsets = DefaultSubsets, int maxSubsetSize = DefaultMaxSubsetSize)
     {
         if (subsets < 1) throw new ArgumentException($"KID subsets {subsets}: expected at least 1");
-        if (maxSubsetSize < 2) throw new ArgumentException($"KID subset size {maxSubsetSize}: expected at least 2");
+        if (maxSubsetSize < MinimumRows) throw new ArgumentException($"KID subset size {maxSubsetSize}: expected at least {MinimumRows}");
         var size = Math.Min(maxSubsetSize, Math.Min(firstCount, secondCount));
-        if (size < 2) throw new ArgumentException($"KID needs at least 2 rows in each set, got {firstCount} and {secondCount}");
+        if (size < MinimumRows) throw new ArgumentException($"KID needs at least {MinimumRows} rows in each set, got {firstCount} and {secondCount}");
         var schedule = new KidSubset[subsets];
         for (var s = 0; s < subsets; s++)
             schedule[s] = new KidSubset(Draw(firstCount, size, RandomStreams.For(RandomStream.KidSubsets, seed, (ulong)s, 0)), Draw(secondCount, size, RandomStreams.For(RandomStream.KidSubsets, seed, (ulong)s, 1)));
@@ -66,14 +69,14 @@ public static class KernelInceptionDistance
     /// <summary>KID between <paramref name="first"/> and <paramref name="second"/> with the seeded schedule of <see cref="Schedule"/>.</summary>
     public static KidEstimate Compute(Tensor first, Tensor second, ulong seed, int subsets = DefaultSubsets, int maxSubsetSize = DefaultMaxSubsetSize)
     {
-        MetricInputs.CheckPair(first, second, "KID", minimumRows: 2);
+        MetricInputs.CheckPair(first, second, "KID", minimumRows: MinimumRows);
         return Compute(first, second, Schedule((int)first.size(0), (int)second.size(0), seed, subsets, maxSubsetSize));
     }
 
     /// <summary>KID over an explicit subset schedule (each pair the same size).</summary>
     public static KidEstimate Compute(Tensor first, Tensor second, IReadOnlyList<KidSubset> schedule)
     {
-        MetricInputs.CheckPair(first, second, "KID", minimumRows: 2);
+        MetricInputs.CheckPair(first, second, "KID", minimumRows: MinimumRows);
         if (schedule.Count == 0) throw new ArgumentException("KID needs at least one subset");
         var size = schedule[0].First.Length;
         using var scope = torch.NewDisposeScope();

@@ -34,13 +34,15 @@ public static class MetricsHtml
         html.Append($"<p>{E(result.Version)}. Feature space <code>{E(result.FeatureSpace)}</code> ({result.FeatureDimension} features). ");
         html.Append($"FD in float64; KID the unbiased MMD² with k(x, y) = (x·y/{result.FeatureDimension} + 1)³ over {result.KidSubsets} seeded subsets of {result.KidSubsetSize} rows (floor: {result.KidFloorSubsetSize}); ");
         html.Append($"precision, recall, density and coverage with k = {result.K}. Seed {result.Seed}.</p>\n");
-        html.Append($"<p>Floor: {E(result.Floor.Description)}. A metric at its floor is as good as real data at this sample size.</p>\n");
+        var sizes = result.Fd;
+        html.Append(CultureInfo.InvariantCulture, $"<p>Samples: each set of {sizes.N} images against all {sizes.ReferenceN} {(result.ReferenceSplit == "heldout" ? "held-out" : "reference")} images. ");
+        html.Append($"Floor: {E(result.Floor.Description)}. A metric at its floor is as good as real data at the floor's sizes.</p>\n");
 
         var sets = result.SampleSets.Count;
         html.Append("<table>\n<tr><th class=\"l\">metric</th>");
         for (var s = 0; s < sets; s++) html.Append($"<th>set {s + 1}</th>");
         if (sets > 1) html.Append("<th>min</th><th>mean</th>");
-        html.Append("<th>floor</th><th>N</th><th>floor N</th><th>reference N</th></tr>\n");
+        html.Append("<th>floor</th><th>N</th><th>reference N</th><th>floor N</th><th>floor reference N</th></tr>\n");
         foreach (var (key, label, m) in result.Metrics)
         {
             html.Append($"<tr><td class=\"l\">{E(label)}</td>");
@@ -48,7 +50,8 @@ public static class MetricsHtml
                 html.Append(Cell($"/{key}/values/{s}", m.Values[s], m.Stds is { } stds ? $"/{key}/stds/{s}" : null, m.Stds?[s]));
             if (sets > 1) html.Append(Cell($"/{key}/min", m.Min)).Append(Cell($"/{key}/mean", m.Mean));
             html.Append(Cell($"/{key}/floor", m.Floor, m.FloorStd is null ? null : $"/{key}/floor_std", m.FloorStd));
-            html.Append(CultureInfo.InvariantCulture, $"<td data-key=\"/{key}/n\">{m.N}</td><td data-key=\"/{key}/floor_n\">{m.FloorN}</td><td data-key=\"/{key}/reference_n\">{m.ReferenceN}</td></tr>\n");
+            html.Append(CultureInfo.InvariantCulture, $"<td data-key=\"/{key}/n\">{m.N}</td><td data-key=\"/{key}/reference_n\">{m.ReferenceN}</td>");
+            html.Append(CultureInfo.InvariantCulture, $"<td data-key=\"/{key}/floor_n\">{m.FloorN}</td><td data-key=\"/{key}/floor_reference_n\">{m.FloorReferenceN}</td></tr>\n");
         }
         html.Append("</table>\n");
 

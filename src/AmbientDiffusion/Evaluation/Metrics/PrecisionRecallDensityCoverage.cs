@@ -31,6 +31,9 @@ public static class PrecisionRecallDensityCoverage
     /// <summary>Neighbours per ball by default (Naeem et al.'s and Kynkäänniemi et al.'s recommendation).</summary>
     public const int DefaultK = 5;
 
+    /// <summary>Rows each set needs for balls of <paramref name="k"/> neighbours: the row itself and k others.</summary>
+    public static int RowsNeeded(int k) => k + 1;
+
     /// <summary>Rows per block of the all-pairs membership pass.</summary>
     private const int QueryBlock = 1024, BallBlock = 4096;
 
@@ -38,7 +41,7 @@ public static class PrecisionRecallDensityCoverage
     public static PrdcResult Compute(Tensor real, Tensor generated, int k = DefaultK, KnnOptions? knn = null)
     {
         if (k < 1) throw new ArgumentException($"PRDC: k = {k}; expected at least 1");
-        MetricInputs.CheckPair(real, generated, $"PRDC with k = {k}", minimumRows: k + 1);
+        MetricInputs.CheckPair(real, generated, $"PRDC with k = {k}", minimumRows: RowsNeeded(k));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var realRows = real.to(ScalarType.Float64);

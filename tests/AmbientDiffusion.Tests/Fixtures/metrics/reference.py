@@ -68,7 +68,7 @@ def save_safetensors(path, tensors):
     header, offset, blobs = {}, 0, []
     for name, array in tensors.items():
         array = np.ascontiguousarray(array)
-        dtype = {np.float64: "F64", np.int64: "I64"}[array.dtype.type]
+        dtype = {np.float64: "F64", np.int64: "I64", np.uint8: "U8"}[array.dtype.type]
         blob = array.tobytes()
         header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
         offset += len(blob)
