@@ -46,7 +46,8 @@ internal static class TrainCommand
                 Parallel = parallel,
                 Precision = new ProgressRelay<Bf16Decision>(measured =>
                 {
-                    if (measured.Timing is not null) AnsiConsole.MarkupLineInterpolated($"precision: {(measured.Enabled ? "bf16 autocast" : "float32")} ({measured.Reason})");
+                    // Printed again only when the run decided otherwise than the line above (measured, or kept on resume).
+                    if (measured.Reason != precision.Reason) AnsiConsole.MarkupLineInterpolated($"precision: {(measured.Enabled ? "bf16 autocast" : "float32")} ({measured.Reason})");
                 }),
             };
             var runDirectory = Path.Combine(runner.RunsRoot, config.Name);

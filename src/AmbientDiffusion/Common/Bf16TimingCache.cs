@@ -20,7 +20,13 @@ public sealed class Bf16TimingCache(string path)
 
     private const string FileName = "bf16-timings.json";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    // Relaxed escaping keeps the keys readable ("8480+", not "8480\u002B"); the file is only ever read as JSON.
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>The file.</summary>
     public string Path { get; } = System.IO.Path.GetFullPath(path);
