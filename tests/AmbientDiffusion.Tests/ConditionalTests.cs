@@ -80,7 +80,7 @@ internal static class ConditionalData
     {
         Name = "conditional-test",
         Seed = 3,
-        Device = new DeviceSettings { Type = "cpu" },
+        Device = TestPrecision.Cpu(),
         Model = new ModelSettings { ModelChannels = 16, ChannelMult = [1, 2], NumBlocks = 1, AttnResolutions = [4], Dropout = 0, LabelDim = labelDim },
         Loss = new LossSettings { Kind = loss, Delta = 0.1 },
         Training = new TrainingSettings { BatchSize = 16, DurationKimg = duration, Lr = lr, LrWarmupKimg = 0.1, EmaHalflifeKimg = 0.2, TickKimg = 1000, CheckpointKimg = 1000, LabelDropout = labelDropout },
@@ -249,6 +249,7 @@ public class ConditionalTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("needs one-hot class labels", Assert.Throws<ArgumentException>(() => model.forward(torch.zeros([1, 1, 8, 8]), torch.ones([1]))).Message);
     }
 
+    [Trait(TestPrecision.Category, TestPrecision.Statistical)]
     [Fact]
     public void The_null_label_is_used_with_probability_label_dropout_the_same_for_any_world_size()
     {
@@ -353,15 +354,22 @@ public class ConditionalTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal([2L, 1L, 8L, 8L], early.shape);
     }
 
+    [Trait(TestPrecision.Category, TestPrecision.Statistical)]
     [Fact]
     public void Samples_drawn_for_class_k_are_classified_as_k_far_above_chance()
     {
+        // The statistic depends on the whole training trajectory, which every machine rounds differently (BLAS and
+        // oneDNN kernels, thread count, bf16): at 4.8 kimg and 40 samples, guidance 1 gave 29 of 40 on a Xeon with
+        // AVX512-BF16 and at least 34 here. The signal is widened rather than the threshold moved: twice the training
+        // (9.6 kimg), so that the label map is learnt well past the point where rounding decides, and twice the
+        // samples, which halves the count's binomial spread at the same 85% threshold. See the margin below.
         using var dir = new TempDir();
         var corrupted = ConditionalData.Corrupted(dir, ConditionalData.Prepared(dir, 64));
-        var checkpoint = ConditionalData.Train(dir, corrupted, duration: 4.8, lr: 2e-3);
+        var checkpoint = ConditionalData.Train(dir, corrupted, duration: 9.6, lr: 2e-3);
         using var sampler = CheckpointSampler.Load(checkpoint, Device.CPU);
         using var scope = torch.NewDisposeScope();
-        var seeds = Enumerable.Range(0, 40).Select(i => (ulong)i).ToList();
+        const int count = 80, needed = 68;
+        var seeds = Enumerable.Range(0, count).Select(i => (ulong)i).ToList();
         foreach (var guidance in new[] { 1.0, 2.0 })
         {
             var options = new SamplerOptions { Steps = 12, Guidance = guidance };
@@ -370,9 +378,11 @@ public class ConditionalTests(Xunit.Abstractions.ITestOutputHelper output)
             var top = images.narrow(2, 0, 4).mean([1, 2, 3]).data<float>();
             var bottom = images.narrow(2, 4, 4).mean([1, 2, 3]).data<float>();
             var correct = Enumerable.Range(0, seeds.Count).Count(i => (top[i] > bottom[i]) == (classes[i] == 0));
-            output.WriteLine($"guidance {guidance}: {correct} of {seeds.Count} samples classified as their class");
-            // Chance is 20 of 40 (sd 3.2): 34 is more than 4 standard deviations above it.
-            Assert.True(correct >= 34, $"guidance {guidance}: {correct} of {seeds.Count} samples look like their class");
+            output.WriteLine($"guidance {guidance}: {correct} of {seeds.Count} samples classified as their class (needs {needed})");
+            // Chance is 40 of 80 (sd 4.5): 68, the old 34 of 40 (85%), is more than 6 standard deviations above it.
+            // Margin kept: 80 of 80 at guidance 1 and at 2 (12 above the threshold), on an AMD EPYC (AVX2), default
+            // OpenBLAS and oneDNN kernels, float32, one thread; bash .ci/robustness checks the other kernels and bf16.
+            Assert.True(correct >= needed, $"guidance {guidance}: {correct} of {seeds.Count} samples look like their class");
         }
     }
 }

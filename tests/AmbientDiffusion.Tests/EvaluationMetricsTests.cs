@@ -139,6 +139,7 @@ public class EvaluationMetricsTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(Math.Abs(prdc.Coverage - coverageExpected) < 4 * Measured("std", "coverage"), $"coverage {prdc.Coverage} against {coverageExpected}");
     }
 
+    [Trait(TestPrecision.Category, TestPrecision.Statistical)]
     [Fact]
     public void A_shifted_set_scores_worse_than_the_floor_and_a_collapsed_set_loses_recall_and_coverage()
     {

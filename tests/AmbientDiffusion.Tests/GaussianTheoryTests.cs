@@ -116,7 +116,7 @@ public class GaussianTheoryTests(ITestOutputHelper output)
     {
         Name = kind,
         Seed = 1,
-        Device = new DeviceSettings { Type = "cpu" },
+        Device = TestPrecision.Cpu(),
         Data = new DataSection { Corrupted = data, Flip = false },
         Model = new ModelSettings { ModelChannels = 32, ChannelMult = [1], NumBlocks = 1, AttnResolutions = [], Dropout = 0 },
         Loss = new LossSettings { Kind = Enum.Parse<LossKind>(kind, ignoreCase: true), Delta = 0.2 },
@@ -202,6 +202,7 @@ public class GaussianTheoryTests(ITestOutputHelper output)
         return PosteriorMean(mu, inflated, Enumerable.Repeat(true, Dim).ToArray(), noisy, noise);
     }
 
+    [Trait(TestPrecision.Category, TestPrecision.Statistical)]
     [Fact]
     public void Ambient_learns_the_clean_posterior_from_masked_data_and_naive_does_not()
     {
@@ -218,6 +219,7 @@ public class GaussianTheoryTests(ITestOutputHelper output)
         Assert.True(naiveError > 4 * ambientError, $"ambient {ambientError:E3} should be several times closer than naive {naiveError:E3}");
     }
 
+    [Trait(TestPrecision.Category, TestPrecision.Statistical)]
     [Fact]
     public void Tweedie_learns_the_clean_posterior_above_the_data_noise_level()
     {

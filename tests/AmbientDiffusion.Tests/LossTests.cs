@@ -150,6 +150,7 @@ public class LossTests
         AssertClose(expected, total, 1e-4);
     }
 
+    [Trait(TestPrecision.Category, TestPrecision.Statistical)]
     [Fact]
     public void Noise_levels_above_sigma_n_follow_the_truncated_log_normal()
     {

@@ -95,6 +95,7 @@ public class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(straightEma, resumed.FlatEmaWeights!.data<float>());
     }
 
+    [Trait(TestPrecision.Category, TestPrecision.Statistical)]
     [Theory]
     [InlineData(false)]
     [InlineData(true)] // bf16 autocast on the CPU learns as well

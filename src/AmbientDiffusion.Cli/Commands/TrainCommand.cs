@@ -32,15 +32,25 @@ internal static class TrainCommand
         command.SetAction(result =>
         {
             var config = options.Load(result);
-            // device.bf16: auto becomes true or false here, once; the run's config.yaml and checkpoints record it.
-            var precision = ExperimentComposition.ResolvePrecision(config);
+            // device.bf16: auto becomes true or false once per run, by the runner (which times both on a CPU with native
+            // bf16); the run's config.yaml, inputs.json and checkpoints record it. A dry run shows the flag rule.
+            var dryRun = result.GetValue(options.DryRun);
+            var precision = dryRun ? ExperimentComposition.ResolvePrecision(config) : config.Device.DecideBf16(CpuCapabilities.Probe());
             var precisionLine = $"precision: {(precision.Enabled ? "bf16 autocast" : "float32")} ({precision.Reason})";
             // A YAML comment keeps the dry run's output a valid config.
-            if (result.GetValue(options.DryRun)) Console.WriteLine($"# {precisionLine}");
+            if (dryRun) Console.WriteLine($"# {precisionLine}");
             if (options.PrintIfDryRun(result, config)) return CommandRunner.Success;
             // A worker of `ambient launch`, torchrun or srun (WORLD_SIZE set) joins its job; otherwise a single process.
             using var parallel = DataParallel.FromEnvironment(Torch.Device.Parse(config.Device.Type));
-            var runner = new ExperimentRunner(result.GetValue(options.Runs)!) { Parallel = parallel };
+            var runner = new ExperimentRunner(result.GetValue(options.Runs)!)
+            {
+                Parallel = parallel,
+                Precision = new ProgressRelay<Bf16Decision>(measured =>
+                {
+                    // Printed again only when the run decided otherwise than the line above (measured, or kept on resume).
+                    if (measured.Reason != precision.Reason) AnsiConsole.MarkupLineInterpolated($"precision: {(measured.Enabled ? "bf16 autocast" : "float32")} ({measured.Reason})");
+                }),
+            };
             var runDirectory = Path.Combine(runner.RunsRoot, config.Name);
             CommandRunner.LogDirectory = runDirectory;
             using var stop = new StopOnSignal();

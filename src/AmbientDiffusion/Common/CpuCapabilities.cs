@@ -17,6 +17,10 @@ public sealed record CpuCapabilities(IReadOnlySet<string> Flags, string Source)
 
     private static readonly Lazy<CpuCapabilities> Probed = new(ReadProbe);
 
+    /// <summary>The CPU's model name (the <c>model name</c> line of <c>/proc/cpuinfo</c>; "unknown CPU" where none is
+    /// reported), which keys cached bf16 timings.</summary>
+    public string ModelName { get; init; } = "unknown CPU";
+
     /// <summary>The native-bf16 flags this CPU reports (empty: none).</summary>
     public IReadOnlyList<string> NativeBf16 => NativeBf16Flags.Where(Flags.Contains).ToList();
 
@@ -26,14 +30,13 @@ public sealed record CpuCapabilities(IReadOnlySet<string> Flags, string Source)
     /// <summary>The flags of the first <c>flags</c> line of a <c>/proc/cpuinfo</c> text (all cores of one machine report the same).</summary>
     public static CpuCapabilities FromCpuInfo(string cpuInfo, string source = CpuInfoPath)
     {
-        foreach (var line in cpuInfo.Split('\n'))
-        {
-            var colon = line.IndexOf(':');
-            if (colon < 0 || line[..colon].Trim() != "flags") continue;
-            var flags = line[(colon + 1)..].Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(f => f.ToLowerInvariant());
-            return new CpuCapabilities(flags.ToHashSet(StringComparer.Ordinal), source);
-        }
-        return Unknown($"{source} has no flags line");
+        var lines = cpuInfo.Split('\n');
+        string? Field(string name) => lines.Select(line => (line, colon: line.IndexOf(':')))
+            .Where(l => l.colon > 0 && l.line[..l.colon].Trim() == name).Select(l => l.line[(l.colon + 1)..].Trim()).FirstOrDefault();
+        var model = Field("model name") is { Length: > 0 } name ? name : "unknown CPU";
+        if (Field("flags") is not { } flags) return Unknown($"{source} has no flags line") with { ModelName = model };
+        var set = flags.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(f => f.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+        return new CpuCapabilities(set, source) { ModelName = model };
     }
 
     /// <summary>No flags known (<paramref name="why"/>): counts as no native bf16.</summary>

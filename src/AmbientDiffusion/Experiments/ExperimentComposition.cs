@@ -58,6 +58,20 @@ public static class ExperimentComposition
         return decision;
     }
 
+    /// <summary>Replaces <paramref name="rule"/>, auto's flag rule on a CPU with native bf16 (<see cref="Bf16Decision.ToMeasure"/>),
+    /// by timing steps each way on the run's own network and batch (<see cref="Bf16Probe"/>; recalled from
+    /// <paramref name="cache"/> when this CPU, thread count and network were measured before), and sets
+    /// <c>device.bf16</c> to the faster. Any other decision is returned as it is.</summary>
+    public static Bf16Decision MeasurePrecision(ExperimentConfig config, RunDirectory run, string dataPath, Bf16Decision rule, Bf16TimingCache? cache, CpuCapabilities? cpu = null)
+    {
+        if (!rule.ToMeasure) return rule;
+        cpu ??= CpuCapabilities.Probe();
+        var timing = Within(() => Bf16Probe.MeasureOrRecall(TrainerSetup(config, run), DataPath(config, dataPath), cpu, cache));
+        var decision = Bf16Decision.Measured(timing, cpu.ModelName);
+        config.Device = config.Device with { Bf16 = decision.Enabled ? Bf16Mode.True : Bf16Mode.False };
+        return decision;
+    }
+
     /// <summary>The analyzer's options for a config's memorization section, in one expression.</summary>
     public static MemorizationOptions Memorization(ExperimentConfig config, string samplesPath, string preparedPath, string outputDirectory,
         IReadOnlyList<ExtractedSpace>? extracted = null) => new()
@@ -84,7 +98,7 @@ public static class ExperimentComposition
         : throw new ConfigException("data.corrupted is empty: training needs a corrupted dataset (run the experiment with `ambient train`, which prepares and corrupts the data first)", "data.corrupted");
 
     // A loss that does not suit the data is found when the trainer opens it: name it as the config key it came from.
-    private static Trainer Within(Func<Trainer> create)
+    private static T Within<T>(Func<T> create)
     {
         try
         {

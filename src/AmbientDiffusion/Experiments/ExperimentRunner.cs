@@ -29,6 +29,13 @@ public sealed class ExperimentRunner(string runsRoot)
     /// <summary>This process's place in a data-parallel job (default: a single process).</summary>
     public DataParallel Parallel { get; init; } = DataParallel.Single;
 
+    /// <summary>Receives the precision the run trains in, once it is decided (measured, for <c>device.bf16: auto</c> on a
+    /// CPU with native bf16).</summary>
+    public IProgress<Bf16Decision>? Precision { get; init; }
+
+    /// <summary>Where <c>device.bf16: auto</c> remembers its step timings (default: <see cref="Bf16TimingCache.FromEnvironment"/>; null: none).</summary>
+    public Bf16TimingCache? TimingCache { get; init; } = Bf16TimingCache.FromEnvironment();
+
     /// <summary>The shared data cache.</summary>
     public DataCache Cache => new(Path.Combine(RunsRoot, "data"));
 
@@ -40,13 +47,15 @@ public sealed class ExperimentRunner(string runsRoot)
     public ExperimentResult Run(ExperimentConfig config, string? runDirectory = null, bool resume = false, IProgress<ExperimentProgress>? progress = null, CancellationToken cancel = default)
     {
         var parallel = Parallel;
-        ExperimentComposition.ResolvePrecision(config);
+        var mode = config.Device.Bf16;
+        var precision = ExperimentComposition.ResolvePrecision(config);
         var runPath = runDirectory ?? Path.Combine(RunsRoot, config.Name);
         var run = new RunDirectory(runPath);
         var existing = Checkpoint.Latest(run.Checkpoints);
         if (existing is not null && !resume)
             throw new ArgumentException($"{run.Path} already has checkpoints ({Path.GetFileName(existing)}): pass --resume to continue it, or choose another name");
         if (existing is not null) CheckSameExperiment(config, run);
+        if (existing is not null && mode == Bf16Mode.Auto) precision = KeepStartedPrecision(config, run, precision);
         RunPreflight.BeforeData(config, run.Path);
         // One writer per run directory: a second `train` of the run, or a `--resume` started while it runs, stops here
         // naming the holder. Rank 0 writes for a data-parallel job, so it alone holds the lock for all its ranks.
@@ -57,7 +66,15 @@ public sealed class ExperimentRunner(string runsRoot)
         // Before the corruption and the training: what the evaluation and the memorization analysis will read.
         RunPreflight.BeforeTraining(config, prepared);
         var corrupted = Cache.Corrupted(config, prepared, Stage(progress, "corrupt"), cancel);
-        var inputs = new RunInputs(prepared, corrupted);
+        // Ranks of a data-parallel job could time differently and disagree: they keep the flag rule, as every rank gets it.
+        if (precision.ToMeasure && parallel.WorldSize == 1)
+        {
+            progress?.Report(new ExperimentProgress("precision", 0, 1));
+            precision = ExperimentComposition.MeasurePrecision(config, run, corrupted, precision, TimingCache);
+            progress?.Report(new ExperimentProgress("precision", 1, 1));
+        }
+        Precision?.Report(precision);
+        var inputs = new RunInputs(prepared, corrupted) { Precision = precision };
         if (parallel.IsPrimary)
         {
             run.WriteInputs(inputs);
@@ -134,6 +151,18 @@ public sealed class ExperimentRunner(string runsRoot)
                 with { HtmlSections = EvaluationStage.HtmlSections(run, spaces) });
         progress?.Report(new ExperimentProgress("memorization", 1, 1));
         return true;
+    }
+
+    /// <summary>A resumed run with <c>device.bf16: auto</c> goes on in the precision its config.yaml recorded when it
+    /// started, so that a measurement that comes out differently today cannot switch it half-way.</summary>
+    private static Bf16Decision KeepStartedPrecision(ExperimentConfig config, RunDirectory run, Bf16Decision decision)
+    {
+        if (!File.Exists(run.Config)) return decision;
+        var started = ConfigLoader.Parse(File.ReadAllText(run.Config), run.Config).Device.Bf16;
+        if (started == Bf16Mode.Auto) return decision;
+        config.Device = config.Device with { Bf16 = started };
+        var recorded = File.Exists(run.Inputs) ? run.ReadInputs().Precision : null;
+        return new Bf16Decision(started == Bf16Mode.True, $"auto: {(started == Bf16Mode.True ? "bf16" : "float32")}, as the run's config.yaml recorded when it started") { Timing = recorded?.Timing };
     }
 
     /// <summary>Resuming with a different data, model or objective would silently mix two experiments: refuse it.</summary>

@@ -71,4 +71,9 @@ public sealed class RunDirectory(string path)
 
 /// <summary>The data files of a run: the clean prepared dataset (read only by the memorization analysis; null when the
 /// config named only a corrupted file) and the corrupted dataset training read.</summary>
-public sealed record RunInputs(string? Prepared, string Corrupted);
+public sealed record RunInputs(string? Prepared, string Corrupted)
+{
+    /// <summary>The precision the run trains in and why (for <c>device.bf16: auto</c> on a CPU with native bf16, the
+    /// measured step timings); null in runs recorded before it was kept.</summary>
+    public Common.Bf16Decision? Precision { get; init; }
+}

@@ -47,6 +47,7 @@ public sealed class Trainer : IDisposable
         _setup = setup;
         _settings = setup.Training;
         _parallel = setup.Parallel;
+        UseBf16 = setup.Device.Bf16 == Bf16Mode.True;
         Device = _parallel.Place(Torch.Device.Parse(setup.Device.Type));
         if (setup.Device.Threads > 0) torch.set_num_threads(setup.Device.Threads);
         if (Device.Type == DeviceType.CUDA) torch.cuda.allow_tf32(setup.Device.Tf32);
@@ -111,8 +112,9 @@ public sealed class Trainer : IDisposable
     /// <summary>The EMA weights, flattened, or null without an EMA.</summary>
     public Tensor? FlatEmaWeights => _ema?.shadow;
 
-    /// <summary>Whether steps run under bf16 autocast (device.bf16), on the CPU as on CUDA.</summary>
-    public bool UseBf16 => _setup.Device.Bf16 == Bf16Mode.True;
+    /// <summary>Whether steps run under bf16 autocast (device.bf16), on the CPU as on CUDA. Only the precision probe
+    /// (<see cref="Bf16Probe"/>) switches it, on its own throwaway trainer.</summary>
+    public bool UseBf16 { get; internal set; }
 
     /// <summary>The images of one optimizer step.</summary>
     public int ImagesPerStep => _settings.BatchSize * _settings.Accumulation;
