@@ -18,15 +18,17 @@ internal sealed class OutputTarget : IDisposable
     private readonly bool _overwrite;
     private readonly DirectoryLock? _lock;
     private readonly bool _created;
+    private readonly bool _lockFileCreated;
     private bool _committed;
 
-    private OutputTarget(string path, string writePath, bool overwrite, DirectoryLock? held = null, bool created = false)
+    private OutputTarget(string path, string writePath, bool overwrite, DirectoryLock? held = null, bool created = false, bool lockFileCreated = false)
     {
         Path = path;
         WritePath = writePath;
         _overwrite = overwrite;
         _lock = held;
         _created = created;
+        _lockFileCreated = lockFileCreated;
     }
 
     /// <summary>The output as the user named it.</summary>
@@ -46,19 +48,17 @@ internal sealed class OutputTarget : IDisposable
         var parent = System.IO.Path.GetDirectoryName(full) ?? full;
         EnsureWritable(path, parent);
         var created = !Directory.Exists(full);
+        var lockFileCreated = !DirectoryLock.HasLockFile(full);
         var held = DirectoryLock.Acquire(full);
-        try
+        if (HasOutput(full) && !overwrite)
         {
-            if (HasOutput(full) && !overwrite)
-                throw new UserErrorException($"{path}: the output folder exists and is not empty; pass --overwrite to replace it whole, or choose another output");
-        }
-        catch
-        {
-            held.Dispose();
-            throw;
+            // A refusal changes nothing: the lock file (and the folder) this claim made go again.
+            if (lockFileCreated) held.ReleaseAndRemove(folderToo: created);
+            else held.Dispose();
+            throw new UserErrorException($"{path}: the output folder exists and is not empty; pass --overwrite to replace it whole, or choose another output");
         }
         var staging = System.IO.Path.Combine(parent, $".{System.IO.Path.GetFileName(full)}.partial-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        return new OutputTarget(full, staging, overwrite, held, created);
+        return new OutputTarget(full, staging, overwrite, held, created, lockFileCreated);
     }
 
     /// <summary>Whether a folder holds anything besides a lock file.</summary>
@@ -127,8 +127,9 @@ internal sealed class OutputTarget : IDisposable
     public void Dispose()
     {
         // The swap moved the locked folder aside (the lock goes with its file); releasing it lets the next writer in.
-        _lock?.Dispose();
-        if (!_committed && _created && Directory.Exists(Path) && !HasOutput(Path)) TryDelete(Path);
+        // Without a commit the output stays as it was: the lock file (and the folder) this claim made go again.
+        if (!_committed && _lockFileCreated) _lock?.ReleaseAndRemove(folderToo: _created);
+        else _lock?.Dispose();
         if (_committed || !Directory.Exists(WritePath)) return;
         TryDelete(WritePath);
     }

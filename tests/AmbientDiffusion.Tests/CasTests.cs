@@ -85,14 +85,17 @@ public class CasTests(Xunit.Abstractions.ITestOutputHelper output)
         var test = CasFixtures.ClassFolder(dir, "test", 30, seed: 2);
         var copy = Path.Combine(dir.Path, "synthetic");
         CasFixtures.CopyTree(train, copy);
-        var result = ClassificationAccuracyScore.Run(copy, train, test, Fast, Device.CPU);
+        // Longer training than the other tests' Fast options: the learnability check below then keeps a margin of
+        // several test images instead of one (3 epochs gave 20 of 30 against the 19 needed), on any BLAS or thread count.
+        var learnable = Fast with { Epochs = 12 };
+        var result = ClassificationAccuracyScore.Run(copy, train, test, learnable, Device.CPU);
         Assert.Equal(48, result.SyntheticOnly.TrainImages);
         Assert.Equal(48, result.RealOnly.TrainImages);
         Assert.Equal(result.RealOnly.Top1, result.SyntheticOnly.Top1);
         Assert.Equal(result.RealOnly.Confusion, result.SyntheticOnly.Confusion);
         Assert.Equal(1.0, result.CasOverReal);
         Assert.Equal(96, result.Augmented.TrainImages);
-        Assert.Equal(ClassificationAccuracyScore.AugmentedEpochs(3), result.Augmented.Epochs);
+        Assert.Equal(ClassificationAccuracyScore.AugmentedEpochs(learnable.Epochs), result.Augmented.Epochs);
         output.WriteLine($"real top-1 {result.RealOnly.Top1:0.###} (needs more than 0.6)");
         Assert.True(result.RealOnly.Top1 > 0.6, $"the fixture classes are learnable: real top-1 {result.RealOnly.Top1}");
     }

@@ -22,10 +22,10 @@ public class OutputTargetTests
 
         using (var target = OutputTarget.Folder(output, overwrite: true))
         {
-            // Until the commit the old output stays whole.
+            // Until the commit the old output stays whole; the claim holds the folder's lock file beside it.
             Directory.CreateDirectory(target.WritePath);
             File.WriteAllText(Path.Combine(target.WritePath, "manifest.json"), "new");
-            Assert.Equal(["manifest.json", "old-class"], Entries(output));
+            Assert.Equal([AmbientDiffusion.Common.DirectoryLock.FileName, "manifest.json", "old-class"], Entries(output));
             target.Commit();
         }
         Assert.Equal(["manifest.json"], Entries(output));

@@ -61,7 +61,6 @@ internal static class ReconstructCommand
             var directory = result.GetValue(output)!;
             using var destination = OutputTarget.Folder(directory, result.GetValue(overwrite));
             var path = SampleCommand.ResolveCheckpoint(result.GetValue(checkpoint)!);
-            Common.OutputPath.CheckFolder(result.GetValue(output)!, "--out");
             using var artifact = MeasurementArtifact.Open(result.GetValue(measurements)!);
             if (result.GetValue(expect) is { } expected) artifact.RequireOperator(OperatorSpec.Parse(expected));
             using var prepared = result.GetValue(reference) is { } referencePath ? PreparedDataset.Open(referencePath) : null;

@@ -21,7 +21,7 @@ public sealed class Bf16TimingCache(string path)
     private const string FileName = "bf16-timings.json";
 
     // Relaxed escaping keeps the keys readable ("8480+", not "8480\u002B"); the file is only ever read as JSON.
-    private static readonly JsonSerializerOptions Json = new()
+    private static readonly JsonSerializerOptions Json = new(FiniteJson.Options)
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

@@ -135,6 +135,32 @@ public sealed class DirectoryLock : IDisposable
     private static bool IsAlive(DirectoryLockHolder holder) =>
         holder.Host != Environment.MachineName || System.IO.Directory.Exists(Path.Combine("/proc", holder.Pid.ToString(CultureInfo.InvariantCulture)));
 
+    /// <summary>
+    /// For a writer that failed before writing anything: removes the lock file it created, and the folder too when
+    /// <paramref name="folderToo"/> (the writer created it) and nothing else is in it, then releases the lock, so that
+    /// a refused command leaves no trace. Removing the file while still holding it is safe here: this writer does
+    /// nothing more, and a writer arriving now locks a new file.
+    /// </summary>
+    public void ReleaseAndRemove(bool folderToo)
+    {
+        try
+        {
+            System.IO.File.Delete(File);
+            if (folderToo && !System.IO.Directory.EnumerateFileSystemEntries(Directory).Any()) System.IO.Directory.Delete(Directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the error that stopped the writer is the one worth reporting.
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
+    /// <summary>Whether <paramref name="directory"/> has a lock file (held or left by a released lock).</summary>
+    public static bool HasLockFile(string directory) => System.IO.File.Exists(Path.Combine(directory, FileName));
+
     /// <summary>Empties the lock file (nobody to name) and releases the lock.</summary>
     public void Dispose()
     {

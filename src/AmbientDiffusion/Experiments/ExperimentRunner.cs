@@ -57,55 +57,65 @@ public sealed class ExperimentRunner(string runsRoot)
         if (existing is not null) CheckSameExperiment(config, run);
         if (existing is not null && mode == Bf16Mode.Auto) precision = KeepStartedPrecision(config, run, precision);
         RunPreflight.BeforeData(config, run.Path);
+        var runExisted = Directory.Exists(runPath);
         // One writer per run directory: a second `train` of the run, or a `--resume` started while it runs, stops here
         // naming the holder. Rank 0 writes for a data-parallel job, so it alone holds the lock for all its ranks.
         using var writer = parallel.IsPrimary ? DirectoryLock.Acquire(runPath) : null;
+        try
+        {
 
-        if (!parallel.IsPrimary) WaitForPrimary(parallel, cancel);
-        var prepared = Cache.Prepared(config, Stage(progress, "prepare"), cancel);
-        // Before the corruption and the training: what the evaluation and the memorization analysis will read.
-        RunPreflight.BeforeTraining(config, prepared);
-        var corrupted = Cache.Corrupted(config, prepared, Stage(progress, "corrupt"), cancel);
-        // Ranks of a data-parallel job could time differently and disagree: they keep the flag rule, as every rank gets it.
-        if (precision.ToMeasure && parallel.WorldSize == 1)
-        {
-            progress?.Report(new ExperimentProgress("precision", 0, 1));
-            precision = ExperimentComposition.MeasurePrecision(config, run, corrupted, precision, TimingCache);
-            progress?.Report(new ExperimentProgress("precision", 1, 1));
-        }
-        Precision?.Report(precision);
-        var inputs = new RunInputs(prepared, corrupted) { Precision = precision };
-        if (parallel.IsPrimary)
-        {
-            run.WriteInputs(inputs);
-            WaitForPrimary(parallel, cancel);
-        }
-
-        long step;
-        double kimg;
-        using (var trainer = ExperimentComposition.ResumeTrainer(config, run.Path, corrupted, parallel))
-        {
-            if (parallel.IsPrimary && !trainer.IsComplete) RunBoard.WriteConfig(run, ConfigLoader.ToYaml(config), trainer.ImagesSeen);
-            if (!trainer.IsComplete)
+            if (!parallel.IsPrimary) WaitForPrimary(parallel, cancel);
+            var prepared = Cache.Prepared(config, Stage(progress, "prepare"), cancel);
+            // Before the corruption and the training: what the evaluation and the memorization analysis will read.
+            RunPreflight.BeforeTraining(config, prepared);
+            var corrupted = Cache.Corrupted(config, prepared, Stage(progress, "corrupt"), cancel);
+            // Ranks of a data-parallel job could time differently and disagree: they keep the flag rule, as every rank gets it.
+            if (precision.ToMeasure && parallel.WorldSize == 1)
             {
-                var total = config.Training.DurationKimg * 1000;
-                trainer.Run(progress is null ? null : new ProgressRelay<TrainingProgress>(p => progress.Report(new ExperimentProgress("train", p.Kimg * 1000, total))), cancel);
+                progress?.Report(new ExperimentProgress("precision", 0, 1));
+                precision = ExperimentComposition.MeasurePrecision(config, run, corrupted, precision, TimingCache);
+                progress?.Report(new ExperimentProgress("precision", 1, 1));
             }
-            (step, kimg) = (trainer.Step, trainer.ImagesSeen / 1000.0);
-            // A worker can stop because another rank was cancelled: an incomplete run counts as cancelled.
-            if (cancel.IsCancellationRequested || !trainer.IsComplete) return new ExperimentResult(run, inputs, step, kimg, true, false, false);
-        }
-        if (!parallel.IsPrimary) return new ExperimentResult(run, inputs, step, kimg, false, false, false);
+            Precision?.Report(precision);
+            var inputs = new RunInputs(prepared, corrupted) { Precision = precision };
+            if (parallel.IsPrimary)
+            {
+                run.WriteInputs(inputs);
+                WaitForPrimary(parallel, cancel);
+            }
 
-        var sampled = Sample(config, run, progress, cancel);
-        if (sampled) WriteStory(run, inputs);
-        var classifier = sampled ? EvaluationStage.Classifier(config, Cache, inputs.Prepared, Stage(progress, "classifier")) : null;
-        var spaces = EvaluationStage.Spaces(config, classifier);
-        // Quality first, so that the memorization report can show it beside its verdict.
-        if (sampled) EvaluationStage.Run(config, run, inputs, spaces, progress);
-        var analyzed = sampled && Analyze(config, run, inputs, spaces, progress);
-        if (sampled) RunBoard.WriteResults(run, spaces, (long)Math.Round(kimg * 1000));
-        return new ExperimentResult(run, inputs, step, kimg, cancel.IsCancellationRequested, sampled, analyzed);
+            long step;
+            double kimg;
+            using (var trainer = ExperimentComposition.ResumeTrainer(config, run.Path, corrupted, parallel))
+            {
+                if (parallel.IsPrimary && !trainer.IsComplete) RunBoard.WriteConfig(run, ConfigLoader.ToYaml(config), trainer.ImagesSeen);
+                if (!trainer.IsComplete)
+                {
+                    var total = config.Training.DurationKimg * 1000;
+                    trainer.Run(progress is null ? null : new ProgressRelay<TrainingProgress>(p => progress.Report(new ExperimentProgress("train", p.Kimg * 1000, total))), cancel);
+                }
+                (step, kimg) = (trainer.Step, trainer.ImagesSeen / 1000.0);
+                // A worker can stop because another rank was cancelled: an incomplete run counts as cancelled.
+                if (cancel.IsCancellationRequested || !trainer.IsComplete) return new ExperimentResult(run, inputs, step, kimg, true, false, false);
+            }
+            if (!parallel.IsPrimary) return new ExperimentResult(run, inputs, step, kimg, false, false, false);
+
+            var sampled = Sample(config, run, progress, cancel);
+            if (sampled) WriteStory(run, inputs);
+            var classifier = sampled ? EvaluationStage.Classifier(config, Cache, inputs.Prepared, Stage(progress, "classifier")) : null;
+            var spaces = EvaluationStage.Spaces(config, classifier);
+            // Quality first, so that the memorization report can show it beside its verdict.
+            if (sampled) EvaluationStage.Run(config, run, inputs, spaces, progress);
+            var analyzed = sampled && Analyze(config, run, inputs, spaces, progress);
+            if (sampled) RunBoard.WriteResults(run, spaces, (long)Math.Round(kimg * 1000));
+            return new ExperimentResult(run, inputs, step, kimg, cancel.IsCancellationRequested, sampled, analyzed);
+        }
+        catch
+        {
+            // A run that fails before writing anything (a refused file, a too-small dataset) leaves no folder behind.
+            writer?.ReleaseAndRemove(folderToo: !runExisted);
+            throw;
+        }
     }
 
     /// <summary>Samples the run's newest checkpoint into samples/ unless samples of that checkpoint and seed list are there.</summary>
