@@ -26,6 +26,7 @@ public sealed class RunDirectory(string path)
     public string ErrorLog => System.IO.Path.Combine(Path, "error.log");
     public string SamplesFile => System.IO.Path.Combine(Samples, Sampling.SampleSet.TensorFile);
     public string ReportFile => System.IO.Path.Combine(Report, Memorization.MemorizationReportWriter.JsonFile);
+    public string MembershipFile => System.IO.Path.Combine(Report, AmbientDiffusion.Membership.MembershipReportWriter.JsonFile);
     public string QualityFile => System.IO.Path.Combine(Report, Memorization.SampleQuality.FileName);
     public string Story => System.IO.Path.Combine(Path, "story.png");
     public string TensorBoard => System.IO.Path.Combine(Path, "tensorboard");

@@ -111,8 +111,8 @@ public static class MemorizationAnalyzer
                 Step($"{context.Name}: {set}");
             }
             var metrics = FeatureSpaces.MetricOf(kind) == FeatureMetricKind.Distance
-                ? MemorizationStatistics.SummariseDistances(values, settings.CarliniAlpha, settings.HistogramBins)
-                : MemorizationStatistics.SummariseCosines(values, settings.HistogramBins);
+                ? MemorizationStatistics.SummariseDistances(values, settings.CarliniAlpha, settings.HistogramBins, settings.Bootstrap, context.Name)
+                : MemorizationStatistics.SummariseCosines(values, settings.HistogramBins, settings.Bootstrap, context.Name);
             reports.Add(new SpaceReport
             {
                 Name = context.Name,

@@ -75,6 +75,10 @@ public sealed record SetMetrics
     /// <summary>Fraction with top-1 cosine &gt; 0.99.</summary>
     [JsonPropertyName("frac_cos_gt_0_99")]
     public double? FracCosAbove099 { get; init; }
+
+    /// <summary>Percentile-bootstrap confidence interval of each fraction above, keyed by its JSON name (absent when
+    /// <c>bootstrap_resamples</c> is 0).</summary>
+    public IReadOnlyDictionary<string, ConfidenceInterval>? Intervals { get; init; }
 }
 
 /// <summary>All statistics of one feature space: the samples beside the baselines.</summary>
