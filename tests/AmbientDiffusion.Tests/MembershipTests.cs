@@ -160,4 +160,38 @@ public class MembershipTests(ITestOutputHelper output)
         foreach (var attack in unrelated.Attacks)
             Assert.True(attack.AucInterval!.Contains(0.5), $"{attack.Name}: AUC {attack.Auc:F3} [{attack.AucInterval.Lo:F3}, {attack.AucInterval.Hi:F3}] for a model that never saw either set, expected chance inside the interval");
     }
+
+    [Fact]
+    public void A_run_with_membership_enabled_reports_every_attack_and_the_over_time_analysis_resumes()
+    {
+        using var dir = new TempDir();
+        var config = ConfigLoader.Load(ExperimentTests.WriteConfig(dir, ExperimentTests.TinyConfig(dir)),
+            ["memorization.membership.enabled=true", "memorization.bootstrap_resamples=200"]);
+        var result = new ExperimentRunner(dir.File("runs")).Run(config);
+        var report = MembershipReportWriter.Read(result.Run.Report)!;
+        // An ambient model of masked data: the plain and the corruption-aware loss attacks and PIA, on 24 members and 8 held-out images.
+        Assert.Equal(["loss", "loss_observed", "pia"], report.Attacks.Select(a => a.Name));
+        Assert.True(report.MaskedModel);
+        Assert.All(report.Attacks, a => Assert.True(a is { Members: 24, NonMembers: 8 } && a.AucInterval!.Lo <= a.Auc && a.Auc <= a.AucInterval.Hi, $"{a.Name}: {a}"));
+        foreach (var file in new[] { "membership.csv", "membership.png", "membership-log.png" })
+            Assert.True(File.Exists(Path.Combine(result.Run.Report, file)), file);
+        Assert.Equal(1 + 24 + 8, File.ReadAllLines(Path.Combine(result.Run.Report, "membership.csv")).Length);
+        // The copy analysis states an interval beside each rate.
+        var copies = JsonSerializer.Deserialize<MemorizationReport>(File.ReadAllBytes(result.Run.ReportFile), MemorizationReportWriter.JsonOptions)!;
+        var pixels = copies.Space("pixels")!.Set(MemorizationAnalyzer.SamplesSet)!;
+        Assert.True(pixels.Intervals!["frac_ratio_lt_third"].Contains(pixels.FracRatioBelowThird!.Value));
+
+        var folder = dir.File("over-time");
+        var settings = new OverTimeSettings { Samples = 4, Memorization = config.Memorization.ToSettings("cpu", config.Seed) };
+        var first = OverTimeAnalysis.Run(result.Run, config, folder, settings);
+        Assert.Equal(2, first.Analysed); // checkpoints after 2 and 4 steps
+        Assert.Equal([2L, 4L], first.Points.Select(p => p.Step));
+        Assert.All(first.Points, p => Assert.Equal(4, p.Samples));
+        var finished = File.GetLastWriteTimeUtc(Path.Combine(folder, first.Points[0].Folder, MembershipReportWriter.JsonFile));
+        var again = OverTimeAnalysis.Run(result.Run, config, folder, settings);
+        Assert.Equal(0, again.Analysed);
+        Assert.Equal(finished, File.GetLastWriteTimeUtc(Path.Combine(folder, first.Points[0].Folder, MembershipReportWriter.JsonFile)));
+        foreach (var file in new[] { OverTimeAnalysis.JsonFile, OverTimeAnalysis.CsvFile, OverTimeAnalysis.ChartStem + ".png" })
+            Assert.True(File.Exists(Path.Combine(folder, file)), file);
+    }
 }
