@@ -193,5 +193,18 @@ public class MembershipTests(ITestOutputHelper output)
         Assert.Equal(finished, File.GetLastWriteTimeUtc(Path.Combine(folder, first.Points[0].Folder, MembershipReportWriter.JsonFile)));
         foreach (var file in new[] { OverTimeAnalysis.JsonFile, OverTimeAnalysis.CsvFile, OverTimeAnalysis.ChartStem + ".png" })
             Assert.True(File.Exists(Path.Combine(folder, file)), file);
+
+        // The trade-off table reads the run back: N = 24 training images, p = 0.5, its attacks' AUC and its intervals.
+        var (runs, skipped) = FrontierSummary.Read([result.Run.Path]);
+        Assert.Empty(skipped);
+        var run = Assert.Single(runs);
+        Assert.Equal((24, 0.5, "ambient"), (run.TrainingImages, run.P, run.Loss));
+        Assert.Equal(report.Attack("loss")!.Auc, run.Values[("mia_loss_auc", "samples")]);
+        Assert.True(run.Intervals.ContainsKey("frac_ratio_lt_third") && run.Intervals.ContainsKey("mia_pia_auc"));
+        var frontier = dir.File("frontier");
+        FrontierSummary.Write(runs, skipped, frontier);
+        Assert.Contains("| 24 | 0.5 | ambient | 1 |", File.ReadAllText(Path.Combine(frontier, "frontier.md")), StringComparison.Ordinal);
+        foreach (var file in new[] { "frontier.csv", "frontier-flagged-fd.png", "frontier-auc-fd.png", "frontier-auc-recall.png" })
+            Assert.True(File.Exists(Path.Combine(frontier, file)), file);
     }
 }

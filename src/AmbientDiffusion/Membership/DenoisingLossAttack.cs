@@ -5,7 +5,7 @@ using AmbientDiffusion.Torch;
 namespace AmbientDiffusion.Membership;
 
 /// <summary>
-/// The loss attack (Matsumoto et al. 2023; Hu and Pang 2023; the "loss threshold" of Yeom et al. 2018 for diffusion
+/// The loss attack (Hu and Pang 2023, "Membership Inference of Diffusion Models", arXiv 2301.09956; the "loss threshold" of Yeom et al. 2018, for diffusion
 /// models): a model fits its training images better, so the denoising error of a candidate clean image x,
 /// λ(σ)·mean ‖D(x + σn, σ) − x‖² over fixed noise draws n and the noise levels σ of the settings (λ: EDM's loss weight,
 /// so each level counts as it did in training), is lower for members; the score is minus the error.
