@@ -163,6 +163,10 @@ public sealed record MemorizationReport
     /// <summary>Samples with the smallest pixel d1, most memorized first.</summary>
     public required IReadOnlyList<WorstSample> Worst { get; init; }
 
+    /// <summary>Near-duplicate pairs inside the training set and the flagged samples per class (null in reports
+    /// written before the audit existed).</summary>
+    public TrainingAuditReport? TrainingAudit { get; init; }
+
     /// <summary>The space named <paramref name="name"/>, or null.</summary>
     public SpaceReport? Space(string name) => Spaces.FirstOrDefault(s => s.Name == name);
 }
