@@ -7,6 +7,7 @@ using AmbientDiffusion.Experiments;
 using AmbientDiffusion.Membership;
 using AmbientDiffusion.Memorization;
 using AmbientDiffusion.Models;
+using AmbientDiffusion.Torch.IO;
 using AmbientDiffusion.Training;
 using Xunit.Abstractions;
 
@@ -206,5 +207,32 @@ public class MembershipTests(ITestOutputHelper output)
         Assert.Contains("| 24 | 0.5 | ambient | 1 |", File.ReadAllText(Path.Combine(frontier, "frontier.md")), StringComparison.Ordinal);
         foreach (var file in new[] { "frontier.csv", "frontier-flagged-fd.png", "frontier-auc-fd.png", "frontier-auc-recall.png" })
             Assert.True(File.Exists(Path.Combine(frontier, file)), file);
+    }
+
+    [Fact]
+    public void The_training_audit_finds_a_planted_duplicate_pair_and_breaks_flagged_samples_down_by_class()
+    {
+        using var dir = new TempDir();
+        using var scope = torch.NewDisposeScope();
+        var train = MemorizationFixtures.SmoothImages(20, 7);
+        var random = new Random(1);
+        train[5] = MemorizationFixtures.Noisy(train[2], random, amplitude: 1); // a near-duplicate inside the training set
+        var fresh = MemorizationFixtures.SmoothImages(6, 8);
+        var samples = new List<byte[]> { train[0], train[9], train[12], train[17] }.Concat(fresh).ToList();
+        var trainPath = MemorizationFixtures.WriteTrain(dir, train, null);
+        var samplesPath = dir.File("samples.safetensors");
+        SafeTensors.Save(samplesPath, new Dictionary<string, Torch.Tensor>
+        {
+            ["samples"] = MemorizationFixtures.Stack(samples),
+            ["labels"] = torch.tensor(new long[] { 0, 0, 0, 0, 1, 1, 1, 1, 1, 1 }),
+        }, new Dictionary<string, string> { ["format"] = MemorizationInputs.SamplesFormat });
+        var report = MemorizationAnalyzer.Run(MemorizationFixtures.Options(samplesPath, trainPath, dir.File("report")));
+        var audit = report.TrainingAudit!;
+        Assert.Equal(20, audit.Queried);
+        Assert.Equal(2, audit.NearDuplicates); // 2 -> 5 and 5 -> 2
+        Assert.Equal([(2, 5), (5, 2)], audit.Pairs.Select(p => (p.Index, p.Neighbor)).Order());
+        Assert.Equal("the class each sample was drawn for", audit.ClassOf);
+        Assert.Equal([(0L, 4, 4), (1L, 6, 0)], audit.ByClass.Select(c => (c.Class, c.Samples, c.Flagged)));
+        Assert.Equal((1.0, 1.0), (audit.ByClass[0].Interval!.Lo, audit.ByClass[0].Interval!.Hi));
     }
 }
