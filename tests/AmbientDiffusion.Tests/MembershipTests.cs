@@ -235,4 +235,23 @@ public class MembershipTests(ITestOutputHelper output)
         Assert.Equal([(0L, 4, 4), (1L, 6, 0)], audit.ByClass.Select(c => (c.Class, c.Samples, c.Flagged)));
         Assert.Equal((1.0, 1.0), (audit.ByClass[0].Interval!.Lo, audit.ByClass[0].Interval!.Hi));
     }
+
+    [Fact]
+    public void The_cli_refuses_a_membership_attack_it_cannot_run_before_any_work_with_one_line_naming_the_file()
+    {
+        using var dir = new TempDir();
+        var train = MemorizationFixtures.WriteTrain(dir, MemorizationFixtures.SmoothImages(4, 1), null);
+        var output = dir.File("out");
+        var both = CliErrorConventionTests.Run(["memorization", "--membership", "--only-membership", "--checkpoint", train, "--train", train, "-o", output]);
+        Assert.Equal(1, both.Code);
+        Assert.Contains("exclude one another", Assert.Single(both.ErrorLines), StringComparison.Ordinal);
+        var missing = CliErrorConventionTests.Run(["memorization", "--only-membership", "--checkpoint", dir.File("none.safetensors"), "--train", train, "-o", output]);
+        Assert.Equal(1, missing.Code);
+        Assert.Contains("none.safetensors: no such file (the checkpoint", Assert.Single(missing.ErrorLines), StringComparison.Ordinal);
+        // The checkpoint is only opened after the checks: the training set without held-out images is refused first.
+        var noHeldOut = CliErrorConventionTests.Run(["memorization", "--only-membership", "--checkpoint", train, "--train", train, "-o", output]);
+        Assert.Equal(1, noHeldOut.Code);
+        Assert.Contains("no held-out images", Assert.Single(noHeldOut.ErrorLines), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(output));
+    }
 }

@@ -109,8 +109,7 @@ internal static class MemorizationCommand
             {
                 var folder = result.GetValue(output) ?? (directory is null ? throw new ArgumentException("--out is required without a run directory") : System.IO.Path.Combine(directory.Report, "membership"));
                 var attackOptions = MembershipOptionsFor(folder);
-                foreach (var (what, path) in new[] { ("checkpoint", attackOptions.CheckpointPath), ("training set", attackOptions.TrainPath), ("held-out set", attackOptions.HeldOutPath), ("corrupted dataset", attackOptions.CorruptedPath) })
-                    if (path is not null && !File.Exists(path)) throw new FileNotFoundException($"{path}: no such file (the {what} of the membership attacks)", path);
+                MembershipInputs.Check(attackOptions);
                 using var target = OutputTarget.Folder(folder, result.GetValue(overwrite));
                 var alone = ConsoleProgress.Run("membership", update => MembershipAnalyzer.Run(attackOptions with { OutputDirectory = target.WritePath },
                     new ProgressRelay<MembershipProgress>(p => update(p.Done, p.Total))));
@@ -141,6 +140,7 @@ internal static class MemorizationCommand
             };
             options.Settings.Validate();
             var attack = result.GetValue(membership) ? MembershipOptionsFor(options.OutputDirectory) : null;
+            if (attack is not null) MembershipInputs.Check(attack); // before the copy analysis, so a missing held-out set costs nothing
             using var destination = OutputTarget.Folder(options.OutputDirectory, result.GetValue(overwrite));
             var typed = (result.GetValue(features) ?? []).Select(FeatureSpec.Parse).ToList();
             var spaces = typed.Count > 0 || config is null ? typed

@@ -82,6 +82,11 @@ public static class OverTimeAnalysis
         if (settings.Samples > 0) seeds = seeds.Take(settings.Samples).ToList();
         if (seeds.Count < MemorizationAnalyzer.MinimumRows)
             throw new ArgumentException($"{seeds.Count} samples per checkpoint; the analysis needs at least {MemorizationAnalyzer.MinimumRows} (sampling.seeds = {config.Sampling.Seeds})");
+        MembershipInputs.Check(new MembershipOptions
+        {
+            CheckpointPath = checkpoints[0], TrainPath = prepared, CorruptedPath = inputs.Corrupted, OutputDirectory = folder,
+            Settings = settings.Memorization.Membership, Bootstrap = settings.Memorization.Bootstrap,
+        });
         Directory.CreateDirectory(folder);
         using var writer = DirectoryLock.Acquire(folder);
         var device = MemorizationAnalyzer.ResolveDevice(settings.Memorization.Device);

@@ -16,8 +16,7 @@ public static class MembershipAnalyzer
     /// <summary>Reads the checkpoint and the candidates, runs the attacks, writes the files and returns the report.</summary>
     public static MembershipReport Run(MembershipOptions options, IProgress<MembershipProgress>? progress = null)
     {
-        options.Settings.Validate();
-        options.Bootstrap.Validate();
+        MembershipInputs.Check(options);
         torch.Initialize();
         var device = MemorizationAnalyzer.ResolveDevice(options.Device);
         using var scope = torch.NewDisposeScope();

@@ -13,6 +13,30 @@ namespace AmbientDiffusion.Membership;
 /// </summary>
 public static class MembershipInputs
 {
+    /// <summary>Checks from the files' headers alone, before any work, that the attack can run: the checkpoint, the
+    /// training set and the other files exist, non-members exist (held-out images, or <see cref="MembershipOptions.HeldOutPath"/>),
+    /// and the corrupted dataset has one image per training image.</summary>
+    public static void Check(MembershipOptions options)
+    {
+        options.Settings.Validate();
+        options.Bootstrap.Validate();
+        foreach (var (what, path) in new[] { ("checkpoint", options.CheckpointPath), ("training set", options.TrainPath), ("held-out set", options.HeldOutPath), ("corrupted dataset", options.CorruptedPath) })
+            if (path is not null && !File.Exists(path)) throw new FileNotFoundException($"{path}: no such file (the {what} of the membership attacks)", path);
+        int count;
+        using (var prepared = PreparedDataset.Open(options.TrainPath))
+        {
+            count = prepared.Count;
+            if (options.HeldOutPath is null && prepared.HeldOutCount < 1)
+                throw new InvalidDataException($"{options.TrainPath}: no held-out images (heldout_images) to serve as non-members; prepare the dataset with a held-out split or pass --heldout");
+        }
+        if (options.CorruptedPath is { } corruptedPath)
+        {
+            using var corrupted = CorruptedDataset.Open(corruptedPath);
+            if (corrupted.Count != count)
+                throw new InvalidDataException($"{corruptedPath}: {corrupted.Count} images, the training set {options.TrainPath} has {count}; the corrupted dataset must be the one made from it");
+        }
+    }
+
     /// <summary>The member and non-member sets for <paramref name="target"/>, with notes on what was left out.</summary>
     public static (CandidateSet Members, CandidateSet NonMembers, CandidateSource MemberSource, CandidateSource NonMemberSource) Read(
         MembershipOptions options, AttackTarget target, List<string> notes)
