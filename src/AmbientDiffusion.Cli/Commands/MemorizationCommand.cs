@@ -30,7 +30,7 @@ internal static class MemorizationCommand
         var referenceChunk = new Option<int>("--reference-chunk") { Description = "Training images per k-NN block.", DefaultValueFactory = _ => defaults.Knn.ReferenceChunk };
         var worst = new Option<int>("--worst") { Description = "Most memorized samples shown in report.html and neighbors.png.", DefaultValueFactory = _ => defaults.WorstCount };
         var features = new Option<string[]>("--features") { Description = "Feature spaces computed from the images and compared by top-1 cosine (repeatable): classifier:FILE, inception:FILE, dinov2:FILE, sscd:FILE, torchscript:FILE. Default: a run config's evaluation.features, and its evaluation.classifier when that names a file.", AllowMultipleArgumentsPerToken = true };
-        var output = new Option<string?>("--out", "-o") { Description = "Report directory (report.json, report.html, neighbors.png, quality.json); default <run>/report (<run>/report/membership with --only-membership, <run>/report/over-time with --over-time)." };
+        var output = new Option<string?>("--out", "-o") { Description = "Report directory (report.json, report.html, neighbors.png, quality.json); default <run>/report (<run>/report/membership with --only-membership, <run>/over-time with --over-time)." };
         var membership = new Option<bool>("--membership") { Description = "Also run the membership-inference attacks (loss, corruption-aware loss, PIA) against the checkpoint: membership.json, membership.csv and ROC charts in the report directory." };
         var onlyMembership = new Option<bool>("--only-membership") { Description = "Run only the membership-inference attacks (no samples needed); default output <run>/report/membership." };
         var overTime = new Option<bool>("--over-time") { Description = "Analyse every checkpoint of the run: sample it, measure copies and membership, one folder per checkpoint (resumable: finished ones are kept), and chart them against kimg." };
@@ -85,7 +85,7 @@ internal static class MemorizationCommand
                 if (directory is null || config is null) throw new ArgumentException("--over-time needs a run directory: ambient memorization runs/<name> --over-time");
                 var samplesPerCheckpoint = result.GetValue(overTimeSamples);
                 if (samplesPerCheckpoint < 0) throw new ArgumentException($"--over-time-samples = {samplesPerCheckpoint}: expected 0 (the run's sampling.seeds) or a positive count");
-                var folder = result.GetValue(output) ?? System.IO.Path.Combine(directory.Report, OverTimeAnalysis.FolderName);
+                var folder = result.GetValue(output) ?? directory.OverTime;
                 var overTimeSettings = new OverTimeSettings { Samples = samplesPerCheckpoint, Memorization = configured };
                 var summary = ConsoleProgress.Run("over time", update => OverTimeAnalysis.Run(directory, config, folder, overTimeSettings,
                     new ProgressRelay<ExperimentProgress>(p => update((int)p.Done, (int)p.Total))));

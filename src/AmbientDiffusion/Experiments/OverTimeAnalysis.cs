@@ -59,7 +59,7 @@ public sealed record OverTimeSummary(IReadOnlyList<OverTimePoint> Points, int An
 /// </summary>
 public static class OverTimeAnalysis
 {
-    /// <summary>The default output folder's name inside report/.</summary>
+    /// <summary>The default output folder's name inside the run (beside report/).</summary>
     public const string FolderName = "over-time";
 
     /// <summary>File names of the summary.</summary>
