@@ -27,5 +27,6 @@ internal static class AmbientCli
         ImportCommand.Create(),
         ExportCommand.Create(),
         FigureCommand.Create(),
+        FrontierCommand.Create(),
     };
 }

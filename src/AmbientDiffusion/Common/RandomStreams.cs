@@ -75,6 +75,16 @@ public enum RandomStream : ulong
     /// <summary>The σ_tn estimator of one synthetic set: its real subset (seed), fold split (seed, 1) and noise generator
     /// (seed, 2), where seed is the loop seed XOR the set's generation.</summary>
     LoopNoiseClassifier = 0x100B_C1A5,
+
+    /// <summary>The resamples of one bootstrap interval of a report: (bootstrap seed, interval key).</summary>
+    Bootstrap = 0xB007_5EED,
+
+    /// <summary>The diffusion noise of one membership-attack draw: (attack seed, set 0 = members / 1 = non-members, image, draw).</summary>
+    MembershipNoise = 0x3E3B_4E,
+
+    /// <summary>The mask a membership attack gives a mask-conditioned model for one image (observation mask, then
+    /// further-corruption keep draw): (attack seed, set 0 = members / 1 = non-members, image).</summary>
+    MembershipMask = 0x3E3B_3A,
 }
 
 /// <summary>

@@ -20,7 +20,13 @@ public sealed class MemorizationSection
     public double CarliniAlpha { get; set; } = Defaults.CarliniAlpha;
     public int HistogramBins { get; set; } = Defaults.HistogramBins;
     public int WorstCount { get; set; } = Defaults.WorstCount;
+    public int BootstrapResamples { get; set; } = Defaults.Bootstrap.Resamples;
+    public double ConfidenceLevel { get; set; } = Defaults.Bootstrap.Level;
 #pragma warning restore CS1591
+
+    /// <summary>The membership-inference attacks (<c>membership.enabled</c> runs them after the copy analysis; the
+    /// other keys are <see cref="MembershipSettings"/>'s).</summary>
+    public MembershipSection Membership { get; set; } = new();
 
     /// <summary>External features (safetensors, float32 N×D tensor <c>features</c>) of the samples, e.g. DINOv2; with
     /// <see cref="FeaturesTrain"/>. Relative to the config file.</summary>
@@ -44,6 +50,8 @@ public sealed class MemorizationSection
         BaselineSeed = baselineSeed,
         HistogramBins = HistogramBins,
         WorstCount = WorstCount,
+        Bootstrap = new BootstrapSettings { Resamples = BootstrapResamples, Level = ConfidenceLevel, Seed = baselineSeed },
+        Membership = Membership.ToSettings(),
     };
 
     internal void Validate()

@@ -86,6 +86,23 @@ public static class ExperimentComposition
         Settings = config.Memorization.ToSettings(config.Device.Type, config.Seed),
     };
 
+    /// <summary>The membership attack's options for a run's checkpoint: members from its clean training set, the masks
+    /// from its corrupted dataset, the config's <c>memorization.membership</c> settings and bootstrap keys.</summary>
+    public static Membership.MembershipOptions Membership(ExperimentConfig config, string checkpoint, RunInputs inputs, string outputDirectory)
+    {
+        var settings = config.Memorization.ToSettings(config.Device.Type, config.Seed);
+        return new Membership.MembershipOptions
+        {
+            CheckpointPath = checkpoint,
+            TrainPath = inputs.Prepared ?? throw new ConfigException("the membership attack needs the run's clean training set (data.prepared or a dataset section)", "memorization.membership.enabled"),
+            CorruptedPath = inputs.Corrupted,
+            OutputDirectory = outputDirectory,
+            Device = settings.Device,
+            Settings = settings.Membership,
+            Bootstrap = settings.Bootstrap,
+        };
+    }
+
     /// <summary>The sampling settings of the run a checkpoint was trained in (its resolved config's <c>sampling:</c>).</summary>
     public static SamplingSettings RunSampling(CheckpointHeader header, string checkpointPath) =>
         ConfigLoader.Parse(header.ResolvedConfig, $"{checkpointPath} (config)").Sampling;

@@ -2,6 +2,7 @@ using AmbientDiffusion.Common;
 using AmbientDiffusion.Config;
 using AmbientDiffusion.Evaluation.Features;
 using AmbientDiffusion.Memorization;
+using AmbientDiffusion.Membership;
 using AmbientDiffusion.Sampling;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Training;
@@ -154,14 +155,22 @@ public sealed class ExperimentRunner(string runsRoot)
     public static bool Analyze(ExperimentConfig config, RunDirectory run, RunInputs inputs, IReadOnlyList<FeatureSpec> spaces, IProgress<ExperimentProgress>? progress = null)
     {
         if (!config.Memorization.Enabled || inputs.Prepared is null || !File.Exists(run.SamplesFile)) return false;
-        if (File.Exists(run.ReportFile) && File.GetLastWriteTimeUtc(run.ReportFile) >= File.GetLastWriteTimeUtc(run.SamplesFile)) return true;
-        progress?.Report(new ExperimentProgress("memorization", 0, 1));
-        using (var extracted = EvaluationStage.OpenForMemorization(spaces, MemorizationAnalyzer.ResolveDevice(config.Device.Type)))
-            MemorizationAnalyzer.Run(ExperimentComposition.Memorization(config, run.SamplesFile, inputs.Prepared, run.Report, extracted.Spaces)
-                with { HtmlSections = EvaluationStage.HtmlSections(run, spaces) });
-        progress?.Report(new ExperimentProgress("memorization", 1, 1));
+        if (!Fresh(run.ReportFile, run.SamplesFile))
+        {
+            progress?.Report(new ExperimentProgress("memorization", 0, 1));
+            using (var extracted = EvaluationStage.OpenForMemorization(spaces, MemorizationAnalyzer.ResolveDevice(config.Device.Type)))
+                MemorizationAnalyzer.Run(ExperimentComposition.Memorization(config, run.SamplesFile, inputs.Prepared, run.Report, extracted.Spaces)
+                    with { HtmlSections = EvaluationStage.HtmlSections(run, spaces) });
+            progress?.Report(new ExperimentProgress("memorization", 1, 1));
+        }
+        // The attack reads the checkpoint the samples came from: redone when the samples are newer than its report.
+        if (config.Memorization.Membership.Enabled && !Fresh(run.MembershipFile, run.SamplesFile) && Checkpoint.Latest(run.Checkpoints) is { } checkpoint)
+            MembershipAnalyzer.Run(ExperimentComposition.Membership(config, checkpoint, inputs, run.Report),
+                progress is null ? null : new ProgressRelay<MembershipProgress>(p => progress.Report(new ExperimentProgress("membership", p.Done, p.Total))));
         return true;
     }
+
+    private static bool Fresh(string output, string input) => File.Exists(output) && File.GetLastWriteTimeUtc(output) >= File.GetLastWriteTimeUtc(input);
 
     /// <summary>A resumed run with <c>device.bf16: auto</c> goes on in the precision its config.yaml recorded when it
     /// started, so that a measurement that comes out differently today cannot switch it half-way.</summary>

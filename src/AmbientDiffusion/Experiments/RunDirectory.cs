@@ -6,7 +6,8 @@ namespace AmbientDiffusion.Experiments;
 /// <summary>
 /// The layout of runs/&lt;name&gt;, owned here and nowhere else: <c>config.yaml</c> (resolved), <c>inputs.json</c> (the
 /// data files the run used), <c>metrics.jsonl</c>, <c>tensorboard/</c> (event files: the same ticks, the config, metrics and pictures), <c>checkpoints/</c>, <c>samples/</c>, <c>story.png</c>
-/// (<see cref="StoryPicture"/>), <c>report/</c>, <c>done.json</c> (a finished sweep point), <c>error.log</c>
+/// (<see cref="StoryPicture"/>), <c>report/</c>, <c>over-time/</c> (<see cref="OverTimeAnalysis"/>: beside report/, so
+/// that replacing the report never discards its hours of sampling), <c>done.json</c> (a finished sweep point), <c>error.log</c>
 /// (internal errors) and <c>.lock</c> (the one writer, <see cref="Common.DirectoryLock"/>). Files inside samples/ and report/ are named by their writers (<see cref="Sampling.SampleSet"/>,
 /// <see cref="Memorization.MemorizationReportWriter"/>).
 /// </summary>
@@ -26,8 +27,10 @@ public sealed class RunDirectory(string path)
     public string ErrorLog => System.IO.Path.Combine(Path, "error.log");
     public string SamplesFile => System.IO.Path.Combine(Samples, Sampling.SampleSet.TensorFile);
     public string ReportFile => System.IO.Path.Combine(Report, Memorization.MemorizationReportWriter.JsonFile);
+    public string MembershipFile => System.IO.Path.Combine(Report, AmbientDiffusion.Membership.MembershipReportWriter.JsonFile);
     public string QualityFile => System.IO.Path.Combine(Report, Memorization.SampleQuality.FileName);
     public string Story => System.IO.Path.Combine(Path, "story.png");
+    public string OverTime => System.IO.Path.Combine(Path, OverTimeAnalysis.FolderName);
     public string TensorBoard => System.IO.Path.Combine(Path, "tensorboard");
     public string Evaluation(string space) => System.IO.Path.Combine(Report, EvaluationFolder, space);
 #pragma warning restore CS1591

@@ -34,6 +34,11 @@ public static class SweepSummary
         new("downsampled_ratio_below_third", "downsampled", "frac_ratio_lt_third", "d1/d2 < 1/3 (downsampled)"),
         new("cosine_above_0.95", "normalized_cosine", "frac_cos_gt_0_95", "cosine > 0.95"),
         new("fd_pixels", "quality", "fd", "pixel Fréchet distance"),
+        new("fd_pixels_to_train", "quality", "fd_train", "pixel Fréchet distance to the training images"),
+        new("mia_loss_auc", "membership", "loss", "membership AUC (loss attack)"),
+        new("mia_loss_observed_auc", "membership", "loss_observed", "membership AUC (corruption-aware loss attack)"),
+        new("mia_pia_auc", "membership", "pia", "membership AUC (PIA)"),
+        new("mia_loss_tpr_at_1pct_fpr", "membership", "loss_tpr", "TPR at 1% FPR (loss attack)"),
         new("eval_fd", "evaluation", "fd", "FD (evaluation space)"),
         new("eval_kid", "evaluation", "kid", "KID (evaluation space)"),
         new("eval_precision", "evaluation", "precision", "precision"),
@@ -162,7 +167,14 @@ public static class SweepSummary
         {
             values[("fd_pixels", MemorizationAnalyzer.SamplesSet)] = quality.FdSamples;
             if (quality.FdTrainBaseline is { } floor) values[("fd_pixels", HeldOutSet)] = floor;
+            if (quality.FdSamplesTrain is { } toTrain) values[("fd_pixels_to_train", MemorizationAnalyzer.SamplesSet)] = toTrain;
         }
+        if (Membership.MembershipReportWriter.Read(reportFolder) is { } membership)
+            foreach (var attack in membership.Attacks)
+            {
+                values[($"mia_{attack.Name}_auc", MemorizationAnalyzer.SamplesSet)] = attack.Auc;
+                if (attack.Name == Membership.DenoisingLossAttack.Name) values[("mia_loss_tpr_at_1pct_fpr", MemorizationAnalyzer.SamplesSet)] = attack.TprAt1PctFpr;
+            }
         if (EvaluationOf(reportFolder) is { } evaluation)
             foreach (var (key, _, summary) in evaluation.Metrics)
             {

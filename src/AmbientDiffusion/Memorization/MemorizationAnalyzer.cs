@@ -94,7 +94,7 @@ public static class MemorizationAnalyzer
         progress?.Report(new MemorizationProgress("reading inputs", 0, total));
 
         var reports = new List<SpaceReport>();
-        KnnResult? pixelSamples = null;
+        KnnResult? pixelSamples = null, pixelTrain = null;
         var perSample = new PerSampleScores();
         foreach (var (kind, rows) in spaces)
         {
@@ -107,12 +107,13 @@ public static class MemorizationAnalyzer
                 var knn = context.Search(images, queries, self);
                 values.Add(context.Values(set, knn));
                 if (kind == FeatureSpaceKind.Pixels && set == SamplesSet) pixelSamples = knn;
+                if (kind == FeatureSpaceKind.Pixels && set == TrainBaseline) pixelTrain = knn;
                 if (set == SamplesSet) perSample.Add(context.Name, FeatureSpaces.MetricOf(kind), context.Dimension, knn);
                 Step($"{context.Name}: {set}");
             }
             var metrics = FeatureSpaces.MetricOf(kind) == FeatureMetricKind.Distance
-                ? MemorizationStatistics.SummariseDistances(values, settings.CarliniAlpha, settings.HistogramBins)
-                : MemorizationStatistics.SummariseCosines(values, settings.HistogramBins);
+                ? MemorizationStatistics.SummariseDistances(values, settings.CarliniAlpha, settings.HistogramBins, settings.Bootstrap, context.Name)
+                : MemorizationStatistics.SummariseCosines(values, settings.HistogramBins, settings.Bootstrap, context.Name);
             reports.Add(new SpaceReport
             {
                 Name = context.Name,
@@ -142,6 +143,8 @@ public static class MemorizationAnalyzer
             Notes = notes,
             Spaces = reports,
             Worst = WorstSamples(pixelSamples!, FeatureSpaces.Dimension(FeatureSpaceKind.Pixels, train.Images.shape, 0), settings.WorstCount),
+            TrainingAudit = TrainingAudit.Build(pixelTrain, trainQueries, pixelSamples!, FeatureSpaces.Dimension(FeatureSpaceKind.Pixels, train.Images.shape, 0),
+                options.SamplesPath, options.TrainPath, settings.Bootstrap),
         };
         progress?.Report(new MemorizationProgress("writing report", done, total));
         // quality.json before report.json: a report.json marks the analysis finished.

@@ -33,6 +33,12 @@ public sealed record MemorizationSettings
     /// <summary>Nearest-neighbour chunk sizes and candidate margin.</summary>
     public KnnOptions Knn { get; init; } = new();
 
+    /// <summary>Confidence intervals of every rate the reports state.</summary>
+    public BootstrapSettings Bootstrap { get; init; } = new();
+
+    /// <summary>The membership-inference attacks (run by <c>--membership</c> or <c>memorization.membership.enabled</c>).</summary>
+    public MembershipSettings Membership { get; init; } = new();
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -44,6 +50,8 @@ public sealed record MemorizationSettings
         SettingException.Check(HistogramBins is >= 2 and <= 1000, "histogram_bins", HistogramBins, "2 to 1000 bins");
         SettingException.Check(WorstCount is >= 0 and <= 1024, "worst_count", WorstCount, "0 to 1024 samples");
         SettingException.Nested("knn", Knn.Validate);
+        Bootstrap.Validate();
+        SettingException.Nested("membership", Membership.Validate);
     }
 }
 

@@ -75,6 +75,10 @@ public sealed record SetMetrics
     /// <summary>Fraction with top-1 cosine &gt; 0.99.</summary>
     [JsonPropertyName("frac_cos_gt_0_99")]
     public double? FracCosAbove099 { get; init; }
+
+    /// <summary>Percentile-bootstrap confidence interval of each fraction above, keyed by its JSON name (absent when
+    /// <c>bootstrap_resamples</c> is 0).</summary>
+    public IReadOnlyDictionary<string, ConfidenceInterval>? Intervals { get; init; }
 }
 
 /// <summary>All statistics of one feature space: the samples beside the baselines.</summary>
@@ -158,6 +162,10 @@ public sealed record MemorizationReport
 
     /// <summary>Samples with the smallest pixel d1, most memorized first.</summary>
     public required IReadOnlyList<WorstSample> Worst { get; init; }
+
+    /// <summary>Near-duplicate pairs inside the training set and the flagged samples per class (null in reports
+    /// written before the audit existed).</summary>
+    public TrainingAuditReport? TrainingAudit { get; init; }
 
     /// <summary>The space named <paramref name="name"/>, or null.</summary>
     public SpaceReport? Space(string name) => Spaces.FirstOrDefault(s => s.Name == name);

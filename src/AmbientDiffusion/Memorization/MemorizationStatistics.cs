@@ -89,7 +89,8 @@ public static class MemorizationStatistics
     public static double Rms(double squared, long dimension) => Math.Sqrt(Math.Max(0, squared) / dimension);
 
     /// <summary>The summaries of a distance space's sets, histograms on one axis [0, nice max of d1].</summary>
-    internal static IReadOnlyList<SetMetrics> SummariseDistances(IReadOnlyList<NeighborValues> sets, double carliniAlpha, int bins)
+    internal static IReadOnlyList<SetMetrics> SummariseDistances(IReadOnlyList<NeighborValues> sets, double carliniAlpha, int bins,
+        BootstrapSettings? bootstrap = null, string space = "")
     {
         var hi = NiceCeiling(sets.SelectMany(s => s.First).DefaultIfEmpty(0).Max());
         return sets.Select(s =>
@@ -97,10 +98,17 @@ public static class MemorizationStatistics
             var n = s.First.Length;
             var ratio = 0;
             var carlini = 0;
+            var flags = new Dictionary<string, bool[]>
+            {
+                ["frac_d1_lt_0_05"] = s.First.Select(d => d < 0.05).ToArray(),
+                ["frac_d1_lt_0_1"] = s.First.Select(d => d < 0.1).ToArray(),
+                ["frac_ratio_lt_third"] = new bool[n],
+                ["frac_carlini"] = new bool[n],
+            };
             for (var i = 0; i < n; i++)
             {
-                if (s.First[i] == 0 || s.First[i] < s.Second[i] / 3) ratio++;
-                if (s.First[i] < carliniAlpha * s.CarliniMean[i]) carlini++;
+                if (s.First[i] == 0 || s.First[i] < s.Second[i] / 3) { ratio++; flags["frac_ratio_lt_third"][i] = true; }
+                if (s.First[i] < carliniAlpha * s.CarliniMean[i]) { carlini++; flags["frac_carlini"][i] = true; }
             }
             return new SetMetrics
             {
@@ -114,12 +122,13 @@ public static class MemorizationStatistics
                 FracD1Below01 = Fraction(s.First, d => d < 0.1),
                 FracRatioBelowThird = (double)ratio / n,
                 FracCarlini = (double)carlini / n,
+                Intervals = Intervals(flags, bootstrap, space, s.Set),
             };
         }).ToArray();
     }
 
     /// <summary>The summaries of a cosine space's sets, histograms on one axis [nice floor of the minimum, 1].</summary>
-    internal static IReadOnlyList<SetMetrics> SummariseCosines(IReadOnlyList<NeighborValues> sets, int bins)
+    internal static IReadOnlyList<SetMetrics> SummariseCosines(IReadOnlyList<NeighborValues> sets, int bins, BootstrapSettings? bootstrap = null, string space = "")
     {
         var min = sets.SelectMany(s => s.First).DefaultIfEmpty(0).Min();
         var lo = Math.Max(-1, 1 - NiceCeiling(1 - min));
@@ -135,6 +144,24 @@ public static class MemorizationStatistics
             FracCosAbove090 = Fraction(s.First, c => c > 0.9),
             FracCosAbove095 = Fraction(s.First, c => c > 0.95),
             FracCosAbove099 = Fraction(s.First, c => c > 0.99),
+            Intervals = Intervals(new Dictionary<string, bool[]>
+            {
+                ["frac_cos_gt_0_5"] = s.First.Select(c => c > 0.5).ToArray(),
+                ["frac_cos_gt_0_90"] = s.First.Select(c => c > 0.9).ToArray(),
+                ["frac_cos_gt_0_95"] = s.First.Select(c => c > 0.95).ToArray(),
+                ["frac_cos_gt_0_99"] = s.First.Select(c => c > 0.99).ToArray(),
+            }, bootstrap, space, s.Set),
         }).ToArray();
+    }
+
+    /// <summary>The bootstrap interval of each stated fraction (keyed like its JSON field), each from its own stream
+    /// (space, set, fraction); null when intervals are switched off.</summary>
+    private static IReadOnlyDictionary<string, ConfidenceInterval>? Intervals(Dictionary<string, bool[]> flags, BootstrapSettings? bootstrap, string space, string set)
+    {
+        if (bootstrap is null || bootstrap.Resamples == 0) return null;
+        var intervals = new SortedDictionary<string, ConfidenceInterval>(StringComparer.Ordinal);
+        foreach (var (name, values) in flags)
+            if (Bootstrap.Proportion(values, bootstrap, $"{space}/{set}/{name}") is { } interval) intervals[name] = interval;
+        return intervals;
     }
 }

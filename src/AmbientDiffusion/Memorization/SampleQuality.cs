@@ -13,8 +13,16 @@ namespace AmbientDiffusion.Memorization;
 /// <param name="FdSamples">Fréchet distance between the samples and the reference images.</param>
 /// <param name="FdTrainBaseline">Fréchet distance between training and held-out images: what a perfect model would
 /// score, up to sample size (null without held-out images).</param>
-public sealed record SampleQuality(int Downsample, string Reference, int Samples, int ReferenceCount, double FdSamples, double? FdTrainBaseline)
+/// <param name="FdSamplesTrain">The generalization gap's other half: Fréchet distance between the samples and the
+/// training images, in the same space (null without held-out images, when <paramref name="FdSamples"/> is already
+/// against the training images). A model that copies is closer to its training set than to held-out images of the
+/// same distribution: FdSamplesTrain well below FdSamples. With few training images the training-side estimate is the
+/// noisier (and biased upwards: FD grows as the reference shrinks), so compare the gap across runs of one N.</param>
+public sealed record SampleQuality(int Downsample, string Reference, int Samples, int ReferenceCount, double FdSamples, double? FdTrainBaseline, double? FdSamplesTrain = null)
 {
+    /// <summary>FD against held-out images minus FD against the training images (null without held-out images).</summary>
+    public double? GeneralizationGap => FdSamplesTrain is { } train ? FdSamples - train : null;
+
     /// <summary>File name inside a report folder.</summary>
     public const string FileName = "quality.json";
 
@@ -43,9 +51,12 @@ public sealed record SampleQuality(int Downsample, string Reference, int Samples
         Tensor Features(ImageSet set) => FeatureSpaces.Compute(FeatureSpaceKind.Downsampled, set.Images, Device.CPU, side);
         var reference = heldOut ?? train;
         var referenceFeatures = Features(reference);
-        var fd = FrechetDistance.Compute(Features(samples), referenceFeatures);
-        double? floor = heldOut is null ? null : FrechetDistance.Compute(Features(train), referenceFeatures);
-        return new SampleQuality(side, (heldOut is null ? SetRole.Train : SetRole.HeldOut).Name(), samples.Count, reference.Count, fd, floor);
+        var sampleFeatures = Features(samples);
+        var fd = FrechetDistance.Compute(sampleFeatures, referenceFeatures);
+        var trainFeatures = heldOut is null ? null : Features(train);
+        double? floor = trainFeatures is null ? null : FrechetDistance.Compute(trainFeatures, referenceFeatures);
+        double? toTrain = trainFeatures is null ? null : FrechetDistance.Compute(sampleFeatures, trainFeatures);
+        return new SampleQuality(side, (heldOut is null ? SetRole.Train : SetRole.HeldOut).Name(), samples.Count, reference.Count, fd, floor, toTrain);
     }
 
     /// <summary>Writes quality.json into <paramref name="folder"/>.</summary>
@@ -65,5 +76,6 @@ public sealed record SampleQuality(int Downsample, string Reference, int Samples
     /// <summary>One line for logs.</summary>
     public override string ToString() =>
         FormattableString.Invariant($"pixel Fréchet distance ({Downsample}x{Downsample}) to {ReferenceCount} {Reference} images: {FdSamples:G4}")
-        + (FdTrainBaseline is { } b ? FormattableString.Invariant($" (train vs held-out: {b:G4})") : "");
+        + (FdTrainBaseline is { } b ? FormattableString.Invariant($" (train vs held-out: {b:G4})") : "")
+        + (FdSamplesTrain is { } t ? FormattableString.Invariant($"; to the training images: {t:G4}") : "");
 }
