@@ -75,6 +75,10 @@ public enum RandomStream : ulong
     /// <summary>The σ_tn estimator of one synthetic set: its real subset (seed), fold split (seed, 1) and noise generator
     /// (seed, 2), where seed is the loop seed XOR the set's generation.</summary>
     LoopNoiseClassifier = 0x100B_C1A5,
+
+    /// <summary>The posterior sample of one observation in one EM round (its initial noise, or its Gaussian draw):
+    /// (EM seed, round, observation index, sample of that observation).</summary>
+    EmPosteriorSample = 0xE3_5A3F,
 }
 
 /// <summary>
