@@ -9,9 +9,9 @@ namespace AmbientDiffusion.Em;
 /// <see cref="MaskOperator"/> and its own σ_n as the measurement noise. Rows with different σ_n are sampled as
 /// separate groups, since the sampler takes one noise level per call.
 /// </summary>
-public sealed class DiffusionPosterior(CheckpointPrior prior, ReconstructionOptions options) : IEmPosterior
+public sealed class DiffusionPosterior(CheckpointPrior prior, ReconstructionOptions options, ScalarType state = ScalarType.Float64) : IEmPosterior
 {
-    private readonly PosteriorSampler _sampler = new(options, prior.StopSigma);
+    private readonly PosteriorSampler _sampler = new(options, prior.StopSigma, state);
     private readonly JacobianProduct _product = Reconstructor.Resolve(options.Jacobian, prior);
 
     /// <summary>The operator spec the masks are described by (the masks themselves come from the data).</summary>
@@ -19,7 +19,8 @@ public sealed class DiffusionPosterior(CheckpointPrior prior, ReconstructionOpti
 
     /// <inheritdoc />
     public string Describe() => $"{prior.CheckpointPath} ({prior.Mode.Describe()}), {Common.Yaml.EnumName(options.Method)} with {options.Steps} steps" +
-                                (options.Method == PosteriorMethod.Mmps ? $" and {options.CgIterations} CG iterations" : "");
+                                (options.Method == PosteriorMethod.Mmps ? $" and {options.CgIterations} CG iterations" : "") +
+                                (state == ScalarType.Float32 ? ", float32 state" : "");
 
     /// <inheritdoc />
     public Tensor Sample(Tensor y, Tensor masks, IReadOnlyList<double> noiseSigmas, IReadOnlyList<ulong> seeds)
@@ -36,7 +37,7 @@ public sealed class DiffusionPosterior(CheckpointPrior prior, ReconstructionOpti
             var k = 0;
             foreach (var i in group) result[i] = x[k++];
         }
-        return scope.MoveToOuter(torch.stack(result));
+        return scope.MoveToOuter(torch.stack(result).to(ScalarType.Float64));
     }
 
     /// <inheritdoc />

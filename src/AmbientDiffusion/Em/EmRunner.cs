@@ -176,9 +176,9 @@ public sealed class EmRunner(string runsRoot)
         if (round > 0)
         {
             var previous = Checkpoint.Latest(layout.Round(round - 1).Checkpoints) ?? throw new FileNotFoundException($"{layout.Round(round - 1).Checkpoints}: round {round - 1} has no checkpoint; rerun to redo it");
-            return new DiffusionPosterior(CheckpointPrior.Load(previous, device), settings.Posterior);
+            return new DiffusionPosterior(CheckpointPrior.Load(previous, device), settings.Posterior, State(settings));
         }
-        if (initialization is not null) return new DiffusionPosterior(CheckpointPrior.Load(initialization, device), settings.Posterior);
+        if (initialization is not null) return new DiffusionPosterior(CheckpointPrior.Load(initialization, device), settings.Posterior, State(settings));
         var path = EmLayout.Gaussian(layout.Round(0));
         if (!File.Exists(path))
         {
@@ -205,6 +205,8 @@ public sealed class EmRunner(string runsRoot)
         }
         return new GaussianPosterior(GaussianModel.Load(path));
     }
+
+    private static ScalarType State(EmSettings settings) => settings.PosteriorState == PosteriorState.Float32 ? ScalarType.Float32 : ScalarType.Float64;
 
     private static double GaussianSeconds(RunDirectory run)
     {

@@ -15,6 +15,16 @@ public enum EmInit
     Checkpoint,
 }
 
+/// <summary>The dtype of the posterior sampler's state in the E-step.</summary>
+public enum PosteriorState
+{
+    /// <summary>float64, as <c>ambient reconstruct</c> samples.</summary>
+    Float64,
+
+    /// <summary>float32 (docs/benchmarks.md measures its speed and the difference in samples).</summary>
+    Float32,
+}
+
 /// <summary>The covariance of the initial Gaussian.</summary>
 public enum GaussianCovariance
 {
@@ -67,6 +77,9 @@ public sealed record EmSettings
     /// <c>samples_per_measurement</c>, batch size).</summary>
     public ReconstructionOptions Posterior { get; init; } = new();
 
+    /// <summary>The dtype of the posterior sampler's state.</summary>
+    public PosteriorState PosteriorState { get; init; } = PosteriorState.Float64;
+
     /// <summary>Throws <see cref="SettingException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -78,6 +91,7 @@ public sealed record EmSettings
         SettingException.Check(GaussianIterations is >= 1 and <= 1000, "gaussian_iterations", GaussianIterations, "1 to 1000 iterations");
         SettingException.Check(Enum.IsDefined(Covariance), "covariance", Covariance, Yaml.Choices<GaussianCovariance>());
         SettingException.Check(ShardSize is >= 1 and <= 1_000_000, "shard_size", ShardSize, "1 to 1000000 observations per shard");
+        SettingException.Check(Enum.IsDefined(PosteriorState), "posterior_state", PosteriorState, Yaml.Choices<PosteriorState>());
         SettingException.Nested("posterior", Posterior.Validate);
     }
 
