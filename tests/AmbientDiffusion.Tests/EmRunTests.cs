@@ -158,6 +158,8 @@ public class EmRunTests
         Assert.Contains("loss.kind", Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, ["loss.kind=ambient"])).Message, StringComparison.Ordinal);
         Assert.Contains("em.checkpoint", Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, ["em.init=checkpoint"])).Message, StringComparison.Ordinal);
         Assert.Contains("em.posterior.cg_iterations", Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, ["em.posterior.cg_iterations=0"])).Message, StringComparison.Ordinal);
+        // A relative checkpoint is relative to the config's folder, as data paths are.
+        Assert.Equal(dir.File("runs/ambient"), ConfigLoader.Load(path, ["em.init=checkpoint", "em.checkpoint=runs/ambient"]).Em!.Checkpoint);
         var missing = ConfigLoader.Load(path, ["em.init=checkpoint", $"em.checkpoint={dir.File("nothing")}"]);
         Assert.Contains("no such file", Assert.Throws<ConfigException>(() => new EmRunner(dir.File("runs")).Run(missing)).Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(dir.File("runs/tiny-em")));
