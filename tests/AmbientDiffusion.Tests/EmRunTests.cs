@@ -158,6 +158,8 @@ public class EmRunTests
         Assert.Contains("loss.kind", Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, ["loss.kind=ambient"])).Message, StringComparison.Ordinal);
         Assert.Contains("em.checkpoint", Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, ["em.init=checkpoint"])).Message, StringComparison.Ordinal);
         Assert.Contains("em.posterior.cg_iterations", Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, ["em.posterior.cg_iterations=0"])).Message, StringComparison.Ordinal);
+        var config = ConfigLoader.Load(path);
+        Assert.Contains("ambient em", Assert.Throws<ConfigException>(() => new Experiments.ExperimentRunner(dir.File("runs")).Run(config)).Message, StringComparison.Ordinal);
         // A relative checkpoint is relative to the config's folder, as data paths are.
         Assert.Equal(dir.File("runs/ambient"), ConfigLoader.Load(path, ["em.init=checkpoint", "em.checkpoint=runs/ambient"]).Em!.Checkpoint);
         var missing = ConfigLoader.Load(path, ["em.init=checkpoint", $"em.checkpoint={dir.File("nothing")}"]);
