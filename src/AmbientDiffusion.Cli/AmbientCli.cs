@@ -24,6 +24,7 @@ internal static class AmbientCli
         MeasureCommand.Create(),
         ReconstructCommand.Create(),
         LoopCommand.Create(),
+        EmCommand.Create(),
         ImportCommand.Create(),
         ExportCommand.Create(),
         FigureCommand.Create(),

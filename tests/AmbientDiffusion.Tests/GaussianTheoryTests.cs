@@ -132,7 +132,7 @@ public class GaussianTheoryTests(ITestOutputHelper output)
         },
     };
 
-    private static Trainer Train(TempDir dir, ExperimentConfig config)
+    internal static Trainer Train(TempDir dir, ExperimentConfig config)
     {
         var trainer = ExperimentComposition.StartTrainer(config, Path.Combine(dir.Path, "runs", config.Name));
         for (var s = 0; s < config.Training.DurationKimg * 1000 / config.Training.BatchSize; s++) trainer.TrainStep();
@@ -145,7 +145,7 @@ public class GaussianTheoryTests(ITestOutputHelper output)
     /// <paramref name="dataNoise"/> &gt; 0 it also returns the distance of the noisy-data posterior (the limit of EDM
     /// trained on the noisy images) to the same target.
     /// </summary>
-    private static (double model, double noisyDataPosterior) PosteriorError(Trainer trainer, double[] noiseLevels, double keep, bool maskInput, double dataNoise = 0)
+    internal static (double model, double noisyDataPosterior) PosteriorError(Trainer trainer, double[] noiseLevels, double keep, bool maskInput, double dataNoise = 0)
     {
         var (mu, sigma) = Distribution();
         var l = Cholesky(sigma);

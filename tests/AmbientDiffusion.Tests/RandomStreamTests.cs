@@ -38,5 +38,7 @@ public class RandomStreamTests
         Assert.Equal(new SeededRandom(5, 0xC0DE, 9).NextUInt64(), RandomStreams.For(RandomStream.Corruption, 5, 9).NextUInt64());
         Assert.Equal(new SeededRandom(5, 0x5EED).NextUInt64(), RandomStreams.For(RandomStream.PrepareSubset, 5).NextUInt64());
         Assert.Equal(5UL ^ 0xD709_0D70UL, RandomStreams.GeneratorSeed(GeneratorStream.Dropout, 5));
+        // EM's posterior samples are keyed by (seed, round, observation, sample): a resumed E-step redraws the same ones.
+        Assert.Equal(new SeededRandom(5, 0xE3_5A3F, 1, 9, 0).NextUInt64(), RandomStreams.For(RandomStream.EmPosteriorSample, 5, 1, 9, 0).NextUInt64());
     }
 }

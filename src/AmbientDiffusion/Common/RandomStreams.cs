@@ -85,6 +85,10 @@ public enum RandomStream : ulong
     /// <summary>The mask a membership attack gives a mask-conditioned model for one image (observation mask, then
     /// further-corruption keep draw): (attack seed, set 0 = members / 1 = non-members, image).</summary>
     MembershipMask = 0x3E3B_3A,
+
+    /// <summary>The posterior sample of one observation in one EM round (its initial noise, or its Gaussian draw):
+    /// (EM seed, round, observation index, sample of that observation).</summary>
+    EmPosteriorSample = 0xE3_5A3F,
 }
 
 /// <summary>

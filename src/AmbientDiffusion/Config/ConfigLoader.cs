@@ -113,6 +113,7 @@ public static class ConfigLoader
         config.Data.Prepared = Resolve(config.Data.Prepared);
         if (config.Dataset is { } dataset && !dataset.Source.StartsWith("fashion-mnist", StringComparison.OrdinalIgnoreCase))
             dataset.Source = Resolve(dataset.Source);
+        if (config.Em is { } em) config.Em = em with { Checkpoint = Resolve(em.Checkpoint) };
         var memorization = config.Memorization;
         memorization.FeaturesSamples = Resolve(memorization.FeaturesSamples);
         memorization.FeaturesTrain = Resolve(memorization.FeaturesTrain);

@@ -59,6 +59,9 @@ public sealed class ExperimentConfig
     /// <summary>A self-consuming loop of generations (only in loop configs, run by <c>ambient loop</c>).</summary>
     public Loops.LoopSettings? Loop { get; set; }
 
+    /// <summary>Expectation–maximization from the corrupted observations (only in EM configs, run by <c>ambient em</c>).</summary>
+    public Em.EmSettings? Em { get; set; }
+
     /// <summary>Checks every value; the message names the key path and what was expected.</summary>
     public void Validate()
     {
@@ -84,6 +87,7 @@ public sealed class ExperimentConfig
         Within("device", Device.Validate);
         Sweep?.Validate();
         if (Loop is not null) ValidateLoop(Loop);
+        if (Em is not null) ValidateEm(Em);
         ValidateAnalysisSizes();
     }
 
@@ -139,6 +143,15 @@ public sealed class ExperimentConfig
         Check(Sweep is null, "sweep", "(a section)", "no sweep section in a loop config (run one loop config per arm)");
         // With dataset.count the real pool is known now: its draws are checked before any data are prepared.
         if (Dataset is { Count: > 0 } dataset) Within("loop", () => _ = new Loops.LoopComposition(loop, dataset.Count, Seed));
+    }
+
+    private void ValidateEm(Em.EmSettings em)
+    {
+        Within("em", em.Validate);
+        Check(Dataset is not null || !string.IsNullOrWhiteSpace(Data.Prepared), "em", "(a section)", "a dataset section or data.prepared: EM evaluates every round against the clean images' held-out split");
+        Check(Loss.Kind == Diffusion.LossKind.Edm, "loss.kind", Loss.Kind, "edm in an EM config: every M-step trains plain EDM on the E-step's posterior samples");
+        Check(Loop is null, "loop", "(a section)", "no loop section in an EM config");
+        Check(Sweep is null, "sweep", "(a section)", "no sweep section in an EM config (run one EM config per arm)");
     }
 
     internal static void Check(bool ok, string key, object? value, string expected)

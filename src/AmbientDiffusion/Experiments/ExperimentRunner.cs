@@ -47,6 +47,10 @@ public sealed class ExperimentRunner(string runsRoot)
     /// (<see cref="ExperimentComposition.ResolvePrecision"/>), so the run records the precision it trained in.</summary>
     public ExperimentResult Run(ExperimentConfig config, string? runDirectory = null, bool resume = false, IProgress<ExperimentProgress>? progress = null, CancellationToken cancel = default)
     {
+        // An EM config's loss is plain EDM for the M-steps' posterior samples: trained on the masked data directly it
+        // would learn the zero-filled images.
+        if (config.Em is not null)
+            throw new ConfigException($"{config.Name}: an EM config (em: section) is run by `ambient em`, not trained as one run: its loss.kind edm would train on the masked observations themselves", "em");
         var parallel = Parallel;
         var mode = config.Device.Bf16;
         var precision = ExperimentComposition.ResolvePrecision(config);

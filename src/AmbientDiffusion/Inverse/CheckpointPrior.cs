@@ -64,7 +64,7 @@ public sealed class CheckpointPrior : IDisposable
             var denoised = masks is null
                 ? _sampler.Model.forward(input, sigmas, classLabels: nullLabels)
                 : _sampler.Model.forward(input * masks, sigmas, masks, nullLabels);
-            return scope.MoveToOuter(denoised.to(ScalarType.Float64, Device.CPU));
+            return scope.MoveToOuter(denoised.to(x.dtype, Device.CPU));
         };
     }
 

@@ -8,16 +8,21 @@ namespace AmbientDiffusion.Inverse;
 /// schedule of <see cref="EdmSampler"/>). DPS follows each Heun step with a step down ∇‖y − A D(x_t)‖ taken at the
 /// step's start; MMPS replaces every denoiser evaluation by its moment-matched posterior mean. Each sample's initial
 /// noise comes from its own seed, so a reconstruction depends only on (seed, measurement, prior, settings). The state
-/// is float64 on the CPU.
+/// is float64 on the CPU, or float32 when asked (EM's <c>posterior_state</c>; the initial noise is drawn in float64 and
+/// rounded, so both states start from the same images).
 /// </summary>
 public sealed class PosteriorSampler
 {
     private readonly double[] _sigmas;
     private readonly double? _stopSigma;
+    private readonly ScalarType _state;
 
-    /// <summary>A sampler; <paramref name="stopSigma"/> ends the schedule at σ_n for priors of noisy data.</summary>
-    public PosteriorSampler(ReconstructionOptions options, double? stopSigma = null)
+    /// <summary>A sampler; <paramref name="stopSigma"/> ends the schedule at σ_n for priors of noisy data;
+    /// <paramref name="state"/> is the dtype of the sampler's state (float64 unless float32 is asked for).</summary>
+    public PosteriorSampler(ReconstructionOptions options, double? stopSigma = null, ScalarType state = ScalarType.Float64)
     {
+        if (state is not (ScalarType.Float64 or ScalarType.Float32)) throw new ArgumentException($"the sampler's state is float64 or float32, not {state}");
+        _state = state;
         options.Validate();
         if (stopSigma is { } stop && !(stop > 0 && stop < options.SigmaMax)) throw new ArgumentException($"early-stop σ_n = {stop} must lie in (0, sigma_max)");
         Options = options;
@@ -42,7 +47,7 @@ public sealed class PosteriorSampler
         if (product == JacobianProduct.Auto) throw new ArgumentException("resolve the Jacobian product (reverse or forward) before sampling");
         if (seeds.Count != y.shape[0]) throw new ArgumentException($"{seeds.Count} seeds for {y.shape[0]} measurements");
         using var outer = torch.NewDisposeScope();
-        y = y.to(ScalarType.Float64);
+        y = y.to(_state);
         var floor = Math.Max(measurementSigma, Options.MinMeasurementSigma);
         // The moment-matched mean is kept inside the data range: with a learned J a few CG steps can overshoot at
         // large σ, where the true posterior mean is still an average of images.
@@ -52,7 +57,7 @@ public sealed class PosteriorSampler
             using var noGrad = torch.no_grad();
             return denoiser(x, sigma);
         }
-        var x = InitialNoise(seeds, shape) * _sigmas[0];
+        var x = (InitialNoise(seeds, shape) * _sigmas[0]).to(_state);
         for (var i = 0; i + 1 < _sigmas.Length; i++)
         {
             using var scope = torch.NewDisposeScope();

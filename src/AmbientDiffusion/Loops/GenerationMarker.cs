@@ -1,7 +1,6 @@
-using System.Text.Json;
 using AmbientDiffusion.Config;
 using AmbientDiffusion.Experiments;
-using AmbientDiffusion.Torch.IO;
+using AmbientDiffusion.Rounds;
 
 namespace AmbientDiffusion.Loops;
 
@@ -10,18 +9,12 @@ namespace AmbientDiffusion.Loops;
 public static class GenerationMarker
 {
     /// <summary>Whether <paramref name="run"/> finished with exactly <paramref name="config"/>.</summary>
-    public static bool IsFinished(RunDirectory run, ExperimentConfig config, LoopSettings loop)
-    {
-        var file = LoopLayout.Marker(run);
-        if (!File.Exists(file)) return false;
-        using var json = JsonDocument.Parse(File.ReadAllBytes(file));
-        return json.RootElement.TryGetProperty("config", out var stored) && stored.GetString() == ConfigLoader.ToYaml(config)
-            && json.RootElement.TryGetProperty("loop", out var settings) && settings.GetString() == LoopYaml(loop);
-    }
+    public static bool IsFinished(RunDirectory run, ExperimentConfig config, LoopSettings loop) =>
+        RoundMarker.Matches(LoopLayout.Marker(run), new Dictionary<string, string> { ["config"] = ConfigLoader.ToYaml(config), ["loop"] = LoopYaml(loop) });
 
     /// <summary>Writes the marker.</summary>
     public static void Write(RunDirectory run, ExperimentConfig config, LoopSettings loop, GenerationPlan plan) =>
-        AtomicFile.WriteAllBytes(LoopLayout.Marker(run), JsonSerializer.SerializeToUtf8Bytes(new
+        RoundMarker.Write(LoopLayout.Marker(run), new
         {
             generation = plan.Generation,
             real_images = plan.RealIndices.Count,
@@ -29,9 +22,7 @@ public static class GenerationMarker
             training_images = plan.TrainingCount,
             config = ConfigLoader.ToYaml(config),
             loop = LoopYaml(loop),
-        }, Indented));
+        });
 
     private static string LoopYaml(LoopSettings loop) => Common.Yaml.Serializer.Serialize(loop with { Generations = 1 });
-
-    private static readonly JsonSerializerOptions Indented = Common.FiniteJson.Indented();
 }

@@ -3,9 +3,9 @@ using AmbientDiffusion.Common;
 using AmbientDiffusion.Config;
 using AmbientDiffusion.Data;
 using AmbientDiffusion.Experiments;
+using AmbientDiffusion.Rounds;
 using AmbientDiffusion.Torch;
 using AmbientDiffusion.Torch.IO;
-using AmbientDiffusion.Training;
 
 namespace AmbientDiffusion.Loops;
 
@@ -32,7 +32,7 @@ public sealed class LoopRunner(string runsRoot)
     public string RunsRoot { get; } = runsRoot;
 
     /// <summary>Seed of the evaluation classifier of every loop (not the loop's seed: arms and seeds share one space).</summary>
-    public const ulong EvaluationClassifierSeed = 0;
+    public const ulong EvaluationClassifierSeed = RoundTraining.EvaluationClassifierSeed;
 
     /// <summary>The loop's folder layout for <paramref name="config"/>: runs/&lt;name&gt;/seed-&lt;seed&gt;.</summary>
     public LoopLayout Layout(ExperimentConfig config) => new(Path.Combine(RunsRoot, config.Name, LoopLayout.SeedFolder(config.Seed)));
@@ -140,30 +140,8 @@ public sealed class LoopRunner(string runsRoot)
             GenerationData.Write(plan, prepared, corrupted, parts, loop.Seed, trainPath, cleanPath);
         }
         var inputs = new RunInputs(cleanPath, trainPath);
-        run.WriteInputs(inputs);
-
-        using (var trainer = ExperimentComposition.ResumeTrainer(config, run.Path, trainPath))
-        {
-            if (settings.Retrain == RetrainMode.Finetune && plan.Generation > 1 && trainer.Step == 0 && trainer.ImagesSeen == 0)
-                Finetune.StartFrom(trainer, layout.Generation(plan.Generation - 1));
-            if (!trainer.IsComplete)
-            {
-                var total = config.Training.DurationKimg * 1000;
-                trainer.Run(progress is null ? null : new ProgressRelay<TrainingProgress>(p => progress.Report(new ExperimentProgress("train", p.Kimg * 1000, total))), cancel);
-            }
-            if (cancel.IsCancellationRequested || !trainer.IsComplete) return false;
-        }
-
-        ExperimentRunner.Sample(config, run, progress, cancel);
-        if (cancel.IsCancellationRequested) return false;
-        // The evaluation space is learnt from the real images, never from a generation's mix, with one seed for every arm
-        // and loop seed, so that all of them are measured in the same space (trained once per runs folder).
-        var evaluationSpace = ConfigLoader.Parse(ConfigLoader.ToYaml(loop), loop.Name);
-        evaluationSpace.Seed = EvaluationClassifierSeed;
-        var classifier = EvaluationStage.Classifier(evaluationSpace, cache, prepared, progress is null ? null : new ProgressRelay<(int Done, int Total)>(p => progress.Report(new ExperimentProgress("classifier", p.Done, p.Total))));
-        var spaces = EvaluationStage.Spaces(config, classifier);
-        EvaluationStage.Run(config, run, inputs, spaces, progress);
-        ExperimentRunner.Analyze(config, run, inputs, spaces, progress);
+        var warmStart = settings.Retrain == RetrainMode.Finetune && plan.Generation > 1 ? layout.Generation(plan.Generation - 1) : null;
+        if (!RoundTraining.Run(config, run, inputs, warmStart, loop, cache, prepared, progress, cancel)) return false;
         if (settings.CasTest.Length > 0)
         {
             progress?.Report(new ExperimentProgress("cas", 0, 1));

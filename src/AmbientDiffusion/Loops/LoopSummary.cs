@@ -4,6 +4,7 @@ using System.Text.Json;
 using AmbientDiffusion.Config;
 using AmbientDiffusion.Experiments;
 using AmbientDiffusion.Reporting;
+using AmbientDiffusion.Rounds;
 using AmbientDiffusion.Torch.IO;
 
 namespace AmbientDiffusion.Loops;
@@ -18,20 +19,10 @@ namespace AmbientDiffusion.Loops;
 /// </summary>
 public static class LoopSummary
 {
-    /// <summary>A summarised metric: its column, the sweep summary's key (empty: read from the CAS report) and a chart title.</summary>
-    public sealed record Metric(string Column, string Key, string Title);
-
-    /// <summary>The metrics, in column order.</summary>
-    public static readonly IReadOnlyList<Metric> Metrics =
+    /// <summary>The metrics, in column order: every round's, then the CAS (read from the CAS report).</summary>
+    public static readonly IReadOnlyList<RoundMetric> Metrics =
     [
-        new("fd", "eval_fd", "FD to held-out real images"),
-        new("kid", "eval_kid", "KID to held-out real images"),
-        new("precision", "eval_precision", "precision"),
-        new("recall", "eval_recall", "recall"),
-        new("density", "eval_density", "density"),
-        new("coverage", "eval_coverage", "coverage"),
-        new("memorized", "ratio_below_third", "memorized fraction (d1/d2 < 1/3, own training set)"),
-        new("d1_median", "d1_median", "median distance to own training set (pixels)"),
+        .. RoundMetrics.Quality,
         new("cas", "", "CAS (synthetic-only top-1 on real test images)"),
         new("cas_over_real", "", "CAS / real-only accuracy"),
     ];
@@ -57,8 +48,7 @@ public static class LoopSummary
                     if (!File.Exists(marker)) continue;
                     using var json = JsonDocument.Parse(File.ReadAllBytes(marker));
                     var images = json.RootElement.GetProperty("training_images").GetInt32();
-                    var report = SweepSummary.Read(run.Report) ?? [];
-                    var values = Metrics.Where(m => m.Key.Length > 0 && report.ContainsKey((m.Key, "samples"))).ToDictionary(m => m.Column, m => report[(m.Key, "samples")]);
+                    var values = RoundMetrics.Read(run, Metrics);
                     if (LoopCas.Read(run) is { } cas) (values["cas"], values["cas_over_real"]) = (cas.Cas, cas.OverReal);
                     rows.Add(new Row(Path.GetFileName(arm), config.Seed, k, images, values));
                 }
@@ -86,7 +76,7 @@ public static class LoopSummary
         md.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", 4 + Metrics.Count)));
         foreach (var group in Groups(rows))
             md.AppendLine($"| {group.Key.Arm} | {group.Key.Generation} | {group.Count()} | {group.First().TrainingImages} | " +
-                          string.Join(" | ", Metrics.Select(m => Spread(group.Where(r => r.Values.ContainsKey(m.Column)).Select(r => r.Values[m.Column]).ToList()))) + " |");
+                          string.Join(" | ", Metrics.Select(m => RoundMetrics.Spread(group.Where(r => r.Values.ContainsKey(m.Column)).Select(r => r.Values[m.Column]).ToList()))) + " |");
         AtomicFile.WriteAllBytes(Path.Combine(runsFolder, "loop.md"), Encoding.UTF8.GetBytes(md.ToString()));
 
         var prefix = CommonPrefix(rows.Select(r => r.Arm).Distinct().ToList());
@@ -114,15 +104,4 @@ public static class LoopSummary
 
     private static IEnumerable<IGrouping<(string Arm, int Generation), Row>> Groups(List<Row> rows) =>
         rows.GroupBy(r => (r.Arm, r.Generation)).OrderBy(g => g.Key.Arm, StringComparer.Ordinal).ThenBy(g => g.Key.Generation);
-
-    private static string Spread(IReadOnlyList<double> values)
-    {
-        if (values.Count == 0) return "";
-        var mean = values.Average();
-        if (values.Count == 1) return Format(mean);
-        var sd = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
-        return $"{Format(mean)} ± {Format(sd)}";
-    }
-
-    private static string Format(double value) => value.ToString(Math.Abs(value) >= 100 ? "0.#" : "0.####", CultureInfo.InvariantCulture);
 }

@@ -1,0 +1,49 @@
+using AmbientDiffusion.Common;
+using AmbientDiffusion.Config;
+using AmbientDiffusion.Experiments;
+using AmbientDiffusion.Training;
+
+namespace AmbientDiffusion.Rounds;
+
+/// <summary>
+/// The ordinary run inside a round's run directory, shared by the self-consuming loop's generations and EM's rounds:
+/// training on the round's corrupted-format file through the ordinary composition (resuming from its newest checkpoint;
+/// a warm-started round begins from the previous round's EMA weights), its samples with grid.png, the evaluation
+/// against the held-out real images and the memorization analysis against the round's clean training images (studies
+/// only: training never reads them).
+/// </summary>
+public static class RoundTraining
+{
+    /// <summary>Seed of the evaluation classifier of every round (not the run's seed: arms and seeds share one space).</summary>
+    public const ulong EvaluationClassifierSeed = 0;
+
+    /// <summary>Runs the round's stages, each skipped when its output is there; false when cancelled.
+    /// <paramref name="study"/> is the loop's or EM's own config, whose data the evaluation space is learnt from.</summary>
+    public static bool Run(ExperimentConfig config, RunDirectory run, RunInputs inputs, RunDirectory? warmStartFrom, ExperimentConfig study, DataCache cache,
+        string prepared, IProgress<ExperimentProgress>? progress, CancellationToken cancel)
+    {
+        run.WriteInputs(inputs);
+        using (var trainer = ExperimentComposition.ResumeTrainer(config, run.Path, inputs.Corrupted))
+        {
+            if (warmStartFrom is not null && trainer.Step == 0 && trainer.ImagesSeen == 0) WarmStart.From(trainer, warmStartFrom);
+            if (!trainer.IsComplete)
+            {
+                var total = config.Training.DurationKimg * 1000;
+                trainer.Run(progress is null ? null : new ProgressRelay<TrainingProgress>(p => progress.Report(new ExperimentProgress("train", p.Kimg * 1000, total))), cancel);
+            }
+            if (cancel.IsCancellationRequested || !trainer.IsComplete) return false;
+        }
+
+        ExperimentRunner.Sample(config, run, progress, cancel);
+        if (cancel.IsCancellationRequested) return false;
+        // The evaluation space is learnt from the real images, never from a round's training set, with one seed for every
+        // arm and seed, so that all of them are measured in the same space (trained once per runs folder).
+        var evaluationSpace = ConfigLoader.Parse(ConfigLoader.ToYaml(study), study.Name);
+        evaluationSpace.Seed = EvaluationClassifierSeed;
+        var classifier = EvaluationStage.Classifier(evaluationSpace, cache, prepared, progress is null ? null : new ProgressRelay<(int Done, int Total)>(p => progress.Report(new ExperimentProgress("classifier", p.Done, p.Total))));
+        var spaces = EvaluationStage.Spaces(config, classifier);
+        EvaluationStage.Run(config, run, inputs, spaces, progress);
+        ExperimentRunner.Analyze(config, run, inputs, spaces, progress);
+        return true;
+    }
+}
