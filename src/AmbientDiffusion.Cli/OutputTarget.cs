@@ -11,7 +11,9 @@ namespace AmbientDiffusion.Cli;
 /// Claim the output before any work, so a refusal costs nothing; dispose it to remove an uncommitted staging folder.
 /// A folder output is also locked (<see cref="DirectoryLock"/>, its <c>.lock</c> file) from the claim to the end, so a
 /// second writer of the same folder is refused naming the first, and a folder holding nothing but a released lock
-/// file counts as empty.
+/// file counts as empty. Subfolders that other commands write inside this output (a run's report/ holds evaluate's
+/// <c>evaluation/</c>) are named as <c>nested</c>: they are neither counted as this command's output nor replaced, and
+/// move into the new folder when it is swapped in.
 /// </summary>
 internal sealed class OutputTarget : IDisposable
 {
@@ -19,10 +21,13 @@ internal sealed class OutputTarget : IDisposable
     private readonly DirectoryLock? _lock;
     private readonly bool _created;
     private readonly bool _lockFileCreated;
+    private readonly IReadOnlyCollection<string> _nested;
     private bool _committed;
 
-    private OutputTarget(string path, string writePath, bool overwrite, DirectoryLock? held = null, bool created = false, bool lockFileCreated = false)
+    private OutputTarget(string path, string writePath, bool overwrite, DirectoryLock? held = null, bool created = false, bool lockFileCreated = false,
+        IReadOnlyCollection<string>? nested = null)
     {
+        _nested = nested ?? [];
         Path = path;
         WritePath = writePath;
         _overwrite = overwrite;
@@ -40,9 +45,11 @@ internal sealed class OutputTarget : IDisposable
     /// <summary>The <c>--overwrite</c> option of every command with an output.</summary>
     public static Option<bool> OverwriteOption() => new("--overwrite") { Description = "Replace the output if it exists (it is replaced whole, never mixed with old files); without it an existing output is an error." };
 
-    /// <summary>Claims a folder output: refused if it is a file, or a non-empty folder without <paramref name="overwrite"/>.</summary>
-    public static OutputTarget Folder(string path, bool overwrite)
+    /// <summary>Claims a folder output: refused if it is a file, or a non-empty folder without <paramref name="overwrite"/>.
+    /// <paramref name="nested"/> names subfolders that belong to other commands' outputs: kept as they are.</summary>
+    public static OutputTarget Folder(string path, bool overwrite, IReadOnlyCollection<string>? nested = null)
     {
+        nested ??= [];
         var full = System.IO.Path.GetFullPath(path);
         if (System.IO.File.Exists(full)) throw new UserErrorException($"{path}: is a file; the output must be a folder");
         var parent = System.IO.Path.GetDirectoryName(full) ?? full;
@@ -50,7 +57,7 @@ internal sealed class OutputTarget : IDisposable
         var created = !Directory.Exists(full);
         var lockFileCreated = !DirectoryLock.HasLockFile(full);
         var held = DirectoryLock.Acquire(full);
-        if (HasOutput(full) && !overwrite)
+        if (HasOutput(full, nested) && !overwrite)
         {
             // A refusal changes nothing: the lock file (and the folder) this claim made go again.
             if (lockFileCreated) held.ReleaseAndRemove(folderToo: created);
@@ -58,12 +65,12 @@ internal sealed class OutputTarget : IDisposable
             throw new UserErrorException($"{path}: the output folder exists and is not empty; pass --overwrite to replace it whole, or choose another output");
         }
         var staging = System.IO.Path.Combine(parent, $".{System.IO.Path.GetFileName(full)}.partial-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        return new OutputTarget(full, staging, overwrite, held, created, lockFileCreated);
+        return new OutputTarget(full, staging, overwrite, held, created, lockFileCreated, nested);
     }
 
-    /// <summary>Whether a folder holds anything besides a lock file.</summary>
-    private static bool HasOutput(string folder) =>
-        Directory.EnumerateFileSystemEntries(folder).Any(e => System.IO.Path.GetFileName(e) != DirectoryLock.FileName);
+    /// <summary>Whether a folder holds anything besides a lock file and other commands' nested outputs.</summary>
+    private static bool HasOutput(string folder, IReadOnlyCollection<string> nested) =>
+        Directory.EnumerateFileSystemEntries(folder).Any(e => System.IO.Path.GetFileName(e) is var name && name != DirectoryLock.FileName && !nested.Contains(name));
 
     /// <summary>Checks a file output and returns its full path: refused if it is a folder, or an existing file without
     /// <paramref name="overwrite"/>. The domain's writers replace a file atomically, so nothing more is needed.</summary>
@@ -107,10 +114,21 @@ internal sealed class OutputTarget : IDisposable
             return;
         }
         // Checked again: a writer that ignores the lock may have filled the folder while this one worked.
-        if (HasOutput(Path) && !_overwrite)
+        if (HasOutput(Path, _nested) && !_overwrite)
             throw new UserErrorException($"{Path}: the output folder was filled by someone else while this command ran; its output is left in {WritePath}");
         var old = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, $".{System.IO.Path.GetFileName(Path)}.old-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        Directory.Move(Path, old);
+        // Other commands' nested outputs move into the new folder first (a rename each), and back if the swap fails.
+        var moved = _nested.Where(name => Directory.Exists(System.IO.Path.Combine(Path, name)) && !System.IO.Path.Exists(System.IO.Path.Combine(WritePath, name))).ToList();
+        foreach (var name in moved) Directory.Move(System.IO.Path.Combine(Path, name), System.IO.Path.Combine(WritePath, name));
+        try
+        {
+            Directory.Move(Path, old);
+        }
+        catch
+        {
+            foreach (var name in moved) Directory.Move(System.IO.Path.Combine(WritePath, name), System.IO.Path.Combine(Path, name));
+            throw;
+        }
         try
         {
             Directory.Move(WritePath, Path);
@@ -118,6 +136,7 @@ internal sealed class OutputTarget : IDisposable
         catch
         {
             Directory.Move(old, Path);
+            foreach (var name in moved) Directory.Move(System.IO.Path.Combine(WritePath, name), System.IO.Path.Combine(Path, name));
             throw;
         }
         Directory.Delete(old, recursive: true);

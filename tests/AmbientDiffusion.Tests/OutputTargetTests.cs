@@ -34,6 +34,41 @@ public class OutputTargetTests
     }
 
     [Fact]
+    public void Replacing_a_report_keeps_the_outputs_other_commands_wrote_inside_it()
+    {
+        // A run's report/ holds evaluate's evaluation/ and the attacks' membership/: `memorization --overwrite`
+        // replaces its own files and must not delete theirs (they were lost before the nested folders were named).
+        using var dir = new TempDir();
+        var output = dir.File("report");
+        Directory.CreateDirectory(Path.Combine(output, "evaluation", "classifier"));
+        File.WriteAllText(Path.Combine(output, "evaluation", "classifier", "metrics.json"), "evaluation");
+        File.WriteAllText(Path.Combine(output, "report.json"), "old");
+        string[] nested = ["evaluation", "membership"];
+
+        using (var target = OutputTarget.Folder(output, overwrite: true, nested))
+        {
+            Directory.CreateDirectory(target.WritePath);
+            File.WriteAllText(Path.Combine(target.WritePath, "report.json"), "new");
+            target.Commit();
+        }
+        Assert.Equal(["evaluation", "report.json"], Entries(output));
+        Assert.Equal("new", File.ReadAllText(Path.Combine(output, "report.json")));
+        Assert.Equal("evaluation", File.ReadAllText(Path.Combine(output, "evaluation", "classifier", "metrics.json")));
+        Assert.Equal(["report"], Entries(dir.Path));
+
+        // A folder holding only other commands' outputs is no output of this one: written without --overwrite.
+        File.Delete(Path.Combine(output, "report.json"));
+        using (var target = OutputTarget.Folder(output, overwrite: false, nested))
+        {
+            Directory.CreateDirectory(target.WritePath);
+            File.WriteAllText(Path.Combine(target.WritePath, "report.json"), "first");
+            target.Commit();
+        }
+        Assert.Equal(["evaluation", "report.json"], Entries(output));
+        Assert.Equal("evaluation", File.ReadAllText(Path.Combine(output, "evaluation", "classifier", "metrics.json")));
+    }
+
+    [Fact]
     public void A_failed_command_leaves_the_old_output_and_no_staging_folder()
     {
         using var dir = new TempDir();

@@ -12,6 +12,9 @@ namespace AmbientDiffusion.Cli.Commands;
 /// <summary>`ambient memorization`: nearest training images of generated samples, beside baselines, as a report directory.</summary>
 internal static class MemorizationCommand
 {
+    /// <summary>Other commands' outputs inside a run's report/, kept when the report is replaced.</summary>
+    private static readonly string[] ReportNested = [RunDirectory.EvaluationFolder, RunDirectory.MembershipFolder];
+
     public static Command Create()
     {
         var defaults = new MemorizationSettings();
@@ -107,7 +110,7 @@ internal static class MemorizationCommand
             };
             if (result.GetValue(onlyMembership))
             {
-                var folder = result.GetValue(output) ?? (directory is null ? throw new ArgumentException("--out is required without a run directory") : System.IO.Path.Combine(directory.Report, "membership"));
+                var folder = result.GetValue(output) ?? (directory is null ? throw new ArgumentException("--out is required without a run directory") : System.IO.Path.Combine(directory.Report, RunDirectory.MembershipFolder));
                 var attackOptions = MembershipOptionsFor(folder);
                 MembershipInputs.Check(attackOptions);
                 using var target = OutputTarget.Folder(folder, result.GetValue(overwrite));
@@ -141,7 +144,8 @@ internal static class MemorizationCommand
             options.Settings.Validate();
             var attack = result.GetValue(membership) ? MembershipOptionsFor(options.OutputDirectory) : null;
             if (attack is not null) MembershipInputs.Check(attack); // before the copy analysis, so a missing held-out set costs nothing
-            using var destination = OutputTarget.Folder(options.OutputDirectory, result.GetValue(overwrite));
+            // A run's report/ also holds evaluate's evaluation/ and the attacks-alone membership/: replacing the report keeps them.
+            using var destination = OutputTarget.Folder(options.OutputDirectory, result.GetValue(overwrite), ReportNested);
             var typed = (result.GetValue(features) ?? []).Select(FeatureSpec.Parse).ToList();
             var spaces = typed.Count > 0 || config is null ? typed
                 : EvaluationStage.Spaces(config, File.Exists(config.Evaluation.Classifier) ? config.Evaluation.Classifier : null).ToList();

@@ -38,6 +38,9 @@ public sealed class RunDirectory(string path)
     /// <summary>Name of the folder inside report/ that holds one metrics folder per feature space.</summary>
     public const string EvaluationFolder = "evaluation";
 
+    /// <summary>Folder of report/ that `ambient memorization --only-membership` writes by default.</summary>
+    public const string MembershipFolder = "membership";
+
     /// <summary>Name of the checkpoint folder inside a run.</summary>
     public const string CheckpointsFolder = "checkpoints";
 
