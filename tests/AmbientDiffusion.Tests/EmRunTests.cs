@@ -19,12 +19,7 @@ public class EmRunTests
         {(data.Length > 0 ? "" : "corruption:\n  p: 0.5\n  seed: 2")}
         loss:
           kind: edm
-        model:
-          model_channels: 16
-          channel_mult: [1]
-          num_blocks: 1
-          attn_resolutions: []
-          dropout: 0
+        {TinyRunYaml.Model}
         training:
           batch_size: 8
           lr: 0.001
@@ -39,13 +34,7 @@ public class EmRunTests
           grid: 8
         evaluation:
           k: 2
-        memorization:
-          downsample: 4
-          baseline_queries: 8
-          carlini_neighbors: 5
-          worst_count: 2
-        device:
-          type: cpu
+        {TinyRunYaml.MemorizationOnCpu}
         em:
           kimg_per_round: 0.016
           gaussian_iterations: 2

@@ -124,7 +124,7 @@ public class EmStepTests
     }
 
     [Fact]
-    [Trait("Category", "Statistical")]
+    [Trait(TestPrecision.Category, TestPrecision.Statistical)]
     public void E_step_samples_of_noisy_observations_stay_within_the_noise_of_the_observed_pixels()
     {
         using var dir = new TempDir();

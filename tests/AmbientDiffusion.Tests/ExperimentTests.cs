@@ -30,12 +30,7 @@ public class ExperimentTests
         corruption:
           p: 0.5
           seed: 2
-        model:
-          model_channels: 16
-          channel_mult: [1]
-          num_blocks: 1
-          attn_resolutions: []
-          dropout: 0
+        {TinyRunYaml.Model}
         training:
           duration_kimg: 0.032
           batch_size: 8
@@ -49,13 +44,7 @@ public class ExperimentTests
           steps: 3
           batch_size: 8
           grid: 8
-        memorization:
-          downsample: 4
-          baseline_queries: 8
-          carlini_neighbors: 5
-          worst_count: 2
-        device:
-          type: cpu
+        {TinyRunYaml.MemorizationOnCpu}
         {extra}
         """;
 

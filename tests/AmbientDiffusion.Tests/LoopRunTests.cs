@@ -22,12 +22,7 @@ public class LoopRunTests
           seed: 2
         loss:
           kind: {loss}
-        model:
-          model_channels: 16
-          channel_mult: [1]
-          num_blocks: 1
-          attn_resolutions: []
-          dropout: 0
+        {TinyRunYaml.Model}
         training:
           duration_kimg: 0.032
           batch_size: 8
@@ -42,13 +37,7 @@ public class LoopRunTests
           grid: 8
         evaluation:
           k: 2
-        memorization:
-          downsample: 4
-          baseline_queries: 8
-          carlini_neighbors: 5
-          worst_count: 2
-        device:
-          type: cpu
+        {TinyRunYaml.MemorizationOnCpu}
         loop:
         {loop}
         """, name + ".yaml");

@@ -18,6 +18,34 @@ public sealed class TempDir : IDisposable
     }
 }
 
+/// <summary>
+/// The YAML blocks that the whole-run tests on tiny 8x8 data (ExperimentTests, LoopRunTests, EmRunTests) share, so
+/// that their network and analysis sizes are set in one place.
+/// </summary>
+internal static class TinyRunYaml
+{
+    /// <summary>A 1-block, 16-channel network at a single resolution, without attention or dropout.</summary>
+    public const string Model = """
+        model:
+          model_channels: 16
+          channel_mult: [1]
+          num_blocks: 1
+          attn_resolutions: []
+          dropout: 0
+        """;
+
+    /// <summary>A memorization analysis sized for a few dozen 8x8 images, on the CPU.</summary>
+    public const string MemorizationOnCpu = """
+        memorization:
+          downsample: 4
+          baseline_queries: 8
+          carlini_neighbors: 5
+          worst_count: 2
+        device:
+          type: cpu
+        """;
+}
+
 /// <summary>Skips a test, with the reason shown, when Debian's Fashion-MNIST package is not installed.</summary>
 public sealed class FashionMnistFactAttribute : FactAttribute
 {

@@ -30,4 +30,34 @@ public sealed record CandidateSet(CandidateRole Role, string Source, int[] Indic
 
     /// <summary>The report's name of the role: members or non_members.</summary>
     public string Name => Role == CandidateRole.Members ? "members" : "non_members";
+
+    /// <summary>The set in consecutive batches of at most <paramref name="batchSize"/> images, in order.</summary>
+    public IEnumerable<CandidateBatch> Batches(int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        for (var start = 0; start < Count; start += batchSize)
+            yield return new CandidateBatch(this, start, Math.Min(batchSize, Count - start));
+    }
+}
+
+/// <summary>
+/// Images [Start, Start + Count) of a <see cref="CandidateSet"/>. The tensor views are taken on request, so they
+/// belong to the dispose scope the caller opened for the batch.
+/// </summary>
+/// <param name="Set">The set the batch is cut from.</param>
+/// <param name="Start">Position of the first image in the set.</param>
+/// <param name="Count">Number of images.</param>
+public sealed record CandidateBatch(CandidateSet Set, int Start, int Count)
+{
+    /// <summary>Index of each image in its file.</summary>
+    public int[] Indices => Set.Indices.AsSpan(Start, Count).ToArray();
+
+    /// <summary>Class ids, or null when the file has none.</summary>
+    public long[]? Labels => Set.Labels?.AsSpan(Start, Count).ToArray();
+
+    /// <summary>The clean images (a view).</summary>
+    public Tensor Images() => Set.Images.narrow(0, Start, Count);
+
+    /// <summary>The members' training masks (a view), or null.</summary>
+    public Tensor? ObservedMasks() => Set.ObservedMasks?.narrow(0, Start, Count);
 }

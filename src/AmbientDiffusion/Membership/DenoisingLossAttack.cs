@@ -48,19 +48,17 @@ public static class DenoisingLossAttack
         var combined = new double[set.Count];
         var perSigma = sigmas.Select(_ => new double[set.Count]).ToArray();
         var shape = set.Images.shape[1..];
-        for (var start = 0; start < set.Count; start += settings.BatchSize)
+        foreach (var batch in set.Batches(settings.BatchSize))
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
-            var count = Math.Min(settings.BatchSize, set.Count - start);
-            var indices = set.Indices.AsSpan(start, count).ToArray();
-            var x = set.Images.narrow(0, start, count);
-            var labels = set.Labels?.AsSpan(start, count).ToArray();
+            var (start, count, indices, labels) = (batch.Start, batch.Count, batch.Indices, batch.Labels);
+            var x = batch.Images();
             Tensor? inputMasks = null;
             var weights = torch.ones_like(x);
             if (target.Masking is { } masking)
             {
-                var known = observedOnly ? set.ObservedMasks?.narrow(0, start, count) : null;
+                var known = observedOnly ? batch.ObservedMasks() : null;
                 var (observed, input) = AttackMasks.Draw(masking, set.Role, indices, settings.Seed, (int)shape[0], (int)shape[1], (int)shape[2], known);
                 inputMasks = input;
                 if (observedOnly) weights = observed.expand(x.shape).contiguous();

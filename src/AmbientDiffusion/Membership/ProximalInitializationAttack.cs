@@ -30,19 +30,17 @@ public static class ProximalInitializationAttack
     {
         var scores = new double[set.Count];
         var shape = set.Images.shape[1..];
-        for (var start = 0; start < set.Count; start += settings.BatchSize)
+        foreach (var batch in set.Batches(settings.BatchSize))
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
-            var count = Math.Min(settings.BatchSize, set.Count - start);
-            var indices = set.Indices.AsSpan(start, count).ToArray();
-            var x = set.Images.narrow(0, start, count);
-            var labels = set.Labels?.AsSpan(start, count).ToArray();
+            var (start, count, labels) = (batch.Start, batch.Count, batch.Labels);
+            var x = batch.Images();
             Tensor? masks = null;
             var shown = torch.ones_like(x);
             if (target.Masking is { } masking)
             {
-                masks = AttackMasks.Draw(masking, set.Role, indices, settings.Seed, (int)shape[0], (int)shape[1], (int)shape[2], null).Input;
+                masks = AttackMasks.Draw(masking, set.Role, batch.Indices, settings.Seed, (int)shape[0], (int)shape[1], (int)shape[2], null).Input;
                 shown = masks.expand(x.shape).contiguous();
                 x = x * shown; // what the model sees: ε̂ is taken of the masked image
             }
