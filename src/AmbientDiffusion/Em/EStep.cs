@@ -39,6 +39,9 @@ public static class EStep
     /// <summary>Shard file name.</summary>
     public static string ShardFile(int shard) => $"shard-{shard.ToString("D5", CultureInfo.InvariantCulture)}.safetensors";
 
+    /// <summary>Metadata key of the rank that drew a shard in a data-parallel E-step ("1 of 2"; absent for one process).</summary>
+    public const string RankKey = "rank";
+
     /// <summary>Key of the samples in a shard.</summary>
     public const string SamplesKey = "samples";
 
@@ -71,7 +74,7 @@ public static class EStep
             before += count;
             if (File.Exists(path)) continue;
             if (written == shardLimit || cancel.IsCancellationRequested) return false;
-            RunShard(data, posterior, plan, first, count, path, done => progress?.Report(new EStepProgress(offset + done, total)), cancel);
+            RunShard(data, posterior, plan, share, first, count, path, done => progress?.Report(new EStepProgress(offset + done, total)), cancel);
             if (cancel.IsCancellationRequested && !File.Exists(path)) return false;
             written++;
         }
@@ -100,7 +103,7 @@ public static class EStep
         return scope.MoveToOuter(torch.cat(parts, 0));
     }
 
-    private static void RunShard(CorruptedDataset data, IEmPosterior posterior, EStepPlan plan, int first, int count, string path, Action<int> report, CancellationToken cancel)
+    private static void RunShard(CorruptedDataset data, IEmPosterior posterior, EStepPlan plan, EStepShare share, int first, int count, string path, Action<int> report, CancellationToken cancel)
     {
         using var scope = torch.NewDisposeScope();
         var watch = Stopwatch.StartNew();
@@ -148,6 +151,8 @@ public static class EStep
             ["posterior"] = posterior.Describe(),
             ["seconds"] = watch.Elapsed.TotalSeconds.ToString("R", CultureInfo.InvariantCulture),
         };
+        // Which rank of a data-parallel E-step drew it (its samples are the same whoever draws them).
+        if (share.Ranks > 1) metadata[RankKey] = $"{share.Rank} of {share.Ranks}";
         SafeTensors.Save(path, [new KeyValuePair<string, Tensor>(SamplesKey, torch.cat(parts, 0))], metadata);
     }
 }

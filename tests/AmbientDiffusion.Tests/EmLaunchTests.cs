@@ -1,0 +1,96 @@
+using AmbientDiffusion.Config;
+using AmbientDiffusion.Em;
+using AmbientDiffusion.Torch.IO;
+using AmbientDiffusion.Training;
+
+namespace AmbientDiffusion.Tests;
+
+/// <summary>
+/// `ambient launch --nproc 2 -- em` end to end on the tiny EM config (24 observations in 3 shards: rank 0 draws shards
+/// 0 and 2, rank 1 shard 1), against a single process of the same CLI with the same thread count (one), in the same
+/// runs folder under another name, so that the data cache and therefore every byte of the posterior dataset's
+/// provenance are shared.
+/// </summary>
+[Collection("memory")]
+public class EmLaunchTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private int Ambient(params string[] arguments)
+    {
+        using var ambient = new AmbientProcess(arguments);
+        var code = ambient.Wait(TimeSpan.FromSeconds(240));
+        output.WriteLine($"ambient {string.Join(' ', arguments)} -> {code}\n{ambient.Output}");
+        return code;
+    }
+
+    private static string Posterior(string runs, string name, int round) =>
+        EmLayout.Posterior(new EmLayout(Path.Combine(runs, name)).Round(round));
+
+    private static string? ShardRank(string runs, string name, int round, int shard)
+    {
+        using var file = SafeTensors.Open(Path.Combine(EmLayout.Shards(new EmLayout(Path.Combine(runs, name)).Round(round)), EStep.ShardFile(shard)));
+        return file.Metadata.GetValueOrDefault(EStep.RankKey);
+    }
+
+    [Fact]
+    public void Two_workers_draw_round_0_from_the_Gaussian_into_the_single_process_posterior_dataset_byte_for_byte()
+    {
+        using var dir = new TempDir();
+        var config = EmRunTests.TinyEm(dir, "  rounds: 1");
+        var runs = dir.File("runs");
+        // First, so that rank 0 prepares and corrupts the data while rank 1 waits.
+        Assert.Equal(0, Ambient("launch", "--nproc", "2", "--", "em", config, "--runs", runs, "--set", "name=launched"));
+        Assert.Equal(0, Ambient("em", config, "--runs", runs, "--set", "name=single"));
+
+        Assert.Equal(File.ReadAllBytes(Posterior(runs, "single", 0)), File.ReadAllBytes(Posterior(runs, "launched", 0)));
+        Assert.Equal(["0 of 2", "1 of 2", "0 of 2"], Enumerable.Range(0, 3).Select(s => ShardRank(runs, "launched", 0, s)));
+        Assert.Null(ShardRank(runs, "single", 0, 0));
+        // Rank 0 fitted the Gaussian and wrote the round's outputs and the summary; the M-step trained on both ranks.
+        var round = new EmLayout(Path.Combine(runs, "launched")).Round(0);
+        Assert.True(File.Exists(EmLayout.Gaussian(round)) && File.Exists(EmLayout.Marker(round)) && File.Exists(round.ReportFile));
+        Assert.True(File.Exists(Path.Combine(runs, "launched", "em.md")));
+        using var checkpoint = Checkpoint.Open(Checkpoint.Latest(round.Checkpoints)!);
+        Assert.Equal("2", checkpoint.Metadata[DataParallel.WorldSizeKey]);
+    }
+
+    [Fact]
+    public void Two_workers_draw_round_1_by_MMPS_into_the_single_process_posterior_dataset_byte_for_byte()
+    {
+        using var dir = new TempDir();
+        var config = EmRunTests.TinyEm(dir, "  rounds: 2");
+        var runs = dir.File("runs");
+        Assert.Equal(0, Ambient("em", config, "--runs", runs, "--set", "name=single"));
+        // Round 0 in one process, so that round 1's prior is the single run's round-0 network bit for bit (two workers
+        // would train it to other rounding); then the job continues the same run with round 1.
+        Assert.Equal(0, Ambient("em", config, "--runs", runs, "--set", "name=launched", "--set", "em.rounds=1"));
+        Assert.Equal(0, Ambient("launch", "--nproc", "2", "--", "em", config, "--runs", runs, "--set", "name=launched"));
+
+        Assert.Equal(File.ReadAllBytes(Posterior(runs, "single", 1)), File.ReadAllBytes(Posterior(runs, "launched", 1)));
+        Assert.Equal(["0 of 2", "1 of 2", "0 of 2"], Enumerable.Range(0, 3).Select(s => ShardRank(runs, "launched", 1, s)));
+        Assert.Null(ShardRank(runs, "launched", 0, 0)); // round 0 was kept, not redrawn
+        var rows = EmSummary.Read(new EmLayout(Path.Combine(runs, "launched")));
+        Assert.Equal([0, 1], rows.Select(r => r.Round));
+    }
+
+    [Fact]
+    public void Launch_refuses_an_EM_job_whose_batch_the_workers_cannot_share_or_whose_config_has_no_em_section_before_starting_any()
+    {
+        using var dir = new TempDir();
+        var config = EmRunTests.TinyEm(dir, "  rounds: 1");
+        var runs = dir.File("runs");
+        using (var ambient = new AmbientProcess(["launch", "--nproc", "3", "--", "em", config, "--runs", runs]))
+        {
+            Assert.Equal(1, ambient.Wait(TimeSpan.FromSeconds(60)));
+            Assert.Contains("training.batch_size=8 is not divisible by the 3 workers", ambient.Flat, StringComparison.Ordinal);
+            Assert.DoesNotContain("rank 0 is process", ambient.Flat, StringComparison.Ordinal);
+        }
+        var plain = ExperimentTests.WriteConfig(dir, ExperimentTests.TinyConfig(dir));
+        using (var ambient = new AmbientProcess(["launch", "--nproc", "2", "--", "em", plain, "--runs", runs]))
+        {
+            Assert.Equal(1, ambient.Wait(TimeSpan.FromSeconds(60)));
+            Assert.Contains($"{plain}: no em section: `ambient em` needs an em: section", ambient.Flat, StringComparison.Ordinal);
+        }
+        Assert.False(Directory.Exists(runs));
+        Assert.Equal("em", Assert.Throws<ConfigException>(() => Cli.Commands.LaunchCommand.CheckBeforeStart(["em", plain], 2)).Key);
+        Cli.Commands.LaunchCommand.CheckBeforeStart(["em", config, "--runs", runs], 4); // 8 = 4 x 2
+    }
+}
