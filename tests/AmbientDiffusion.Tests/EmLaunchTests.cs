@@ -7,9 +7,8 @@ namespace AmbientDiffusion.Tests;
 
 /// <summary>
 /// `ambient launch --nproc 2 -- em` end to end on the tiny EM config (24 observations in 3 shards: rank 0 draws shards
-/// 0 and 2, rank 1 shard 1), against a single process of the same CLI with the same thread count (one), in the same
-/// runs folder under another name, so that the data cache and therefore every byte of the posterior dataset's
-/// provenance are shared.
+/// 0 and 2, rank 1 shard 1), against a single process of the same CLI with the same thread count (one) and the same
+/// data cache, so that every byte of the posterior dataset, its provenance included, can be compared.
 /// </summary>
 [Collection("memory")]
 public class EmLaunchTests(Xunit.Abstractions.ITestOutputHelper output)
@@ -58,17 +57,21 @@ public class EmLaunchTests(Xunit.Abstractions.ITestOutputHelper output)
         using var dir = new TempDir();
         var config = EmRunTests.TinyEm(dir, "  rounds: 2");
         var runs = dir.File("runs");
-        Assert.Equal(0, Ambient("em", config, "--runs", runs, "--set", "name=single"));
-        // Round 0 in one process, so that round 1's prior is the single run's round-0 network bit for bit (two workers
-        // would train it to other rounding); then the job continues the same run with round 1.
-        Assert.Equal(0, Ambient("em", config, "--runs", runs, "--set", "name=launched", "--set", "em.rounds=1"));
-        Assert.Equal(0, Ambient("launch", "--nproc", "2", "--", "em", config, "--runs", runs, "--set", "name=launched"));
+        Assert.Equal(0, Ambient("em", config, "--runs", runs));
+        var single = File.ReadAllBytes(Posterior(runs, "tiny-em", 1));
+        // Round 1 again, now by two workers, from the very round-0 checkpoint (the posterior dataset names it; two
+        // workers would also train round 0 to other rounding): without round-01 the job keeps round 0 and redoes round 1.
+        var layout = new EmLayout(Path.Combine(runs, "tiny-em"));
+        var marker = File.GetLastWriteTimeUtc(EmLayout.Marker(layout.Round(0)));
+        Directory.Delete(layout.Round(1).Path, recursive: true);
+        Assert.Equal(0, Ambient("launch", "--nproc", "2", "--", "em", config, "--runs", runs));
 
-        Assert.Equal(File.ReadAllBytes(Posterior(runs, "single", 1)), File.ReadAllBytes(Posterior(runs, "launched", 1)));
-        Assert.Equal(["0 of 2", "1 of 2", "0 of 2"], Enumerable.Range(0, 3).Select(s => ShardRank(runs, "launched", 1, s)));
-        Assert.Null(ShardRank(runs, "launched", 0, 0)); // round 0 was kept, not redrawn
-        var rows = EmSummary.Read(new EmLayout(Path.Combine(runs, "launched")));
-        Assert.Equal([0, 1], rows.Select(r => r.Round));
+        Assert.Equal(single, File.ReadAllBytes(Posterior(runs, "tiny-em", 1)));
+        Assert.Equal(["0 of 2", "1 of 2", "0 of 2"], Enumerable.Range(0, 3).Select(s => ShardRank(runs, "tiny-em", 1, s)));
+        Assert.Equal(marker, File.GetLastWriteTimeUtc(EmLayout.Marker(layout.Round(0))));
+        Assert.Equal([0, 1], EmSummary.Read(layout).Select(r => r.Round));
+        using var checkpoint = Checkpoint.Open(Checkpoint.Latest(layout.Round(1).Checkpoints)!);
+        Assert.Equal("2", checkpoint.Metadata[DataParallel.WorldSizeKey]);
     }
 
     [Fact]
