@@ -75,6 +75,41 @@ public class EmLaunchTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void Sigterm_to_launch_stops_both_ranks_in_the_E_step_and_the_rerun_keeps_their_shards_and_ends_on_the_same_posterior()
+    {
+        using var dir = new TempDir();
+        var config = EmRunTests.TinyEm(dir, "  rounds: 2");
+        // One observation per shard and a 30-step MMPS: round 1's E-step (24 shards) lasts long enough to be stopped in.
+        string[] slow = ["--set", "em.shard_size=1", "--set", "em.posterior.steps=30"];
+        var runs = dir.File("runs");
+        Assert.Equal(0, Ambient(["em", config, "--runs", runs, .. slow]));
+        var layout = new EmLayout(Path.Combine(runs, "tiny-em"));
+        var single = File.ReadAllBytes(EmLayout.Posterior(layout.Round(1)));
+        Directory.Delete(layout.Round(1).Path, recursive: true);
+
+        var shards = EmLayout.Shards(layout.Round(1));
+        string[] Written() => Directory.Exists(shards) ? Directory.GetFiles(shards, "shard-*.safetensors") : [];
+        using (var ambient = new AmbientProcess(["launch", "--nproc", "2", "--all-output", "--", "em", config, "--runs", runs, .. slow]))
+        {
+            ambient.WaitUntil(() => Written().Length >= 2, TimeSpan.FromSeconds(120), "two shards of round 1 written");
+            ambient.Signal(AmbientProcess.Sigterm);
+            var code = ambient.Wait(TimeSpan.FromSeconds(120));
+            output.WriteLine(ambient.Output);
+            Assert.Equal(143, code);
+            // Both ranks stopped in the E-step, each after its current shard: rank 0's and rank 1's shards are there, not all.
+            Assert.Contains("[rank 1] 1/2 rounds finished", ambient.Flat, StringComparison.Ordinal);
+        }
+        var kept = Written().ToDictionary(path => path, File.GetLastWriteTimeUtc);
+        Assert.InRange(kept.Count, 2, 23);
+        Assert.False(File.Exists(EmLayout.Posterior(layout.Round(1))));
+
+        Assert.Equal(0, Ambient(["launch", "--nproc", "2", "--", "em", config, "--runs", runs, .. slow]));
+        Assert.Equal(24, Written().Length);
+        Assert.All(kept, shard => Assert.Equal(shard.Value, File.GetLastWriteTimeUtc(shard.Key)));
+        Assert.Equal(single, File.ReadAllBytes(EmLayout.Posterior(layout.Round(1))));
+    }
+
+    [Fact]
     public void Launch_refuses_an_EM_job_whose_batch_the_workers_cannot_share_or_whose_config_has_no_em_section_before_starting_any()
     {
         using var dir = new TempDir();
