@@ -21,6 +21,8 @@ internal static class LaunchCommand
             If a worker fails, the others are stopped and the exit code is the failed worker's;
             Ctrl+C or SIGTERM reaches every worker: they stop after the same step, save a checkpoint and exit
             with 130 (SIGINT) or 143 (SIGTERM); resume with the same --nproc and --resume.
+            em: the E-step's shards are shared out over the workers, each M-step trains as train does;
+            rank 0 writes every output; rerun the same command (same --nproc) to continue.
             Several machines: see docs/distributed.md (torchrun or srun set the same variables).
 
             Examples:
