@@ -84,6 +84,30 @@ public class EmStepTests
     }
 
     [Fact]
+    public void Shares_of_the_E_step_together_draw_one_process_s_samples_bit_for_bit_each_writing_only_its_shards()
+    {
+        using var dir = new TempDir();
+        var corrupted = GaussianTheoryTests.CorruptedGaussianData(dir, new PixelMask(0.5), count: 100);
+        using var posterior = Posterior(corrupted);
+        var plan = new EStepPlan(SamplesPerObservation: 2, BatchSize: 7, ShardSize: 16, Seed: 4, Round: 1);
+        var shards = EStep.Shards(100, 16); // 7: shards 0, 3, 6 to rank 0 of 3, 1 and 4 to rank 1, 2 and 5 to rank 2
+        Assert.True(EStep.Run(corrupted, posterior, plan, dir.File("whole")));
+        var shared = dir.File("shared");
+        var progress = new List<EStepProgress>();
+        Assert.True(EStep.Run(corrupted, posterior, plan, shared, new ProgressRelay<EStepProgress>(progress.Add), share: new EStepShare(1, 3)));
+        // Progress counts the share's 32 observations, not the 100.
+        Assert.Equal(new EStepProgress(32, 32), progress[^1]);
+        Assert.All(progress, p => Assert.Equal(32, p.Total));
+        Assert.Equal(["shard-00001.safetensors", "shard-00004.safetensors"], Directory.GetFiles(shared).Select(Path.GetFileName).Order());
+        foreach (var rank in new[] { 2, 0 }) Assert.True(EStep.Run(corrupted, posterior, plan, shared, share: new EStepShare(rank, 3)));
+        Assert.Equal(Samples(dir.File("whole"), shards), Samples(shared, shards));
+        using (var file = SafeTensors.Open(Path.Combine(shared, EStep.ShardFile(4))))
+            Assert.Equal("1 of 3", file.Metadata[EStep.RankKey]);
+        using (var file = SafeTensors.Open(Path.Combine(dir.File("whole"), EStep.ShardFile(4))))
+            Assert.False(file.Metadata.ContainsKey(EStep.RankKey));
+    }
+
+    [Fact]
     public void E_step_samples_keep_the_observed_pixels_of_noiseless_observations_and_differ_between_rounds()
     {
         using var dir = new TempDir();

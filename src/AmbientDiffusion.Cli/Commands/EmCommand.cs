@@ -1,6 +1,7 @@
 using System.CommandLine;
 using AmbientDiffusion.Common;
 using AmbientDiffusion.Em;
+using AmbientDiffusion.Training;
 using Spectre.Console;
 
 namespace AmbientDiffusion.Cli.Commands;
@@ -23,26 +24,31 @@ internal static class EmCommand
             round it rewrites em.md, em.csv and one chart per metric in <runs>/<name>.
             Ctrl+C (SIGINT) or SIGTERM stops after the current shard or checkpoint (exit 130 or 143); one EM run at a
             time writes <runs>/<name> (.lock).
+            Under `ambient launch --nproc N` the E-step's shards are shared out over the N workers and each M-step
+            trains data-parallel (training.batch_size is the global batch); rank 0 writes every output.
 
             Examples:
               ambient em configs/em-smoke.yaml --runs runs/em
               ambient em configs/em-fmnist-gaussian.yaml --runs runs/em --set seed=1 --set name=em-fmnist-gaussian-s1
+              ambient launch --nproc 2 -- em configs/em-smoke.yaml --runs runs/em
             """);
         options.AddTo(command);
         command.SetAction(result =>
         {
             var config = options.Load(result);
             if (options.PrintIfDryRun(result, config)) return CommandRunner.Success;
-            if (config.Em is null) throw new Config.ConfigException($"{result.GetValue(options.Config)}: no em section: `ambient em` needs an em: section (see docs/em.md)", "em");
+            var settings = EmSettings.Of(config, result.GetValue(options.Config)!);
             var runs = result.GetValue(options.Runs)!;
-            var runner = new EmRunner(runs);
+            // A worker of `ambient launch`, torchrun or srun (WORLD_SIZE set) joins its job; otherwise a single process.
+            using var parallel = DataParallel.FromEnvironment(Torch.Device.Parse(config.Device.Type));
+            var runner = new EmRunner(runs) { Parallel = parallel };
             var layout = runner.Layout(config);
             CommandRunner.LogDirectory = layout.Folder;
             using var stop = new StopOnSignal();
-            AnsiConsole.MarkupLineInterpolated($"[bold]{config.Name}[/]: {config.Em.Rounds} EM rounds (init {Yaml.EnumName(config.Em.Init)}) in {layout.Folder}");
+            AnsiConsole.MarkupLineInterpolated($"[bold]{config.Name}[/]: {settings.Rounds} EM rounds (init {Yaml.EnumName(settings.Init)}) in {layout.Folder}");
             var outcome = ConsoleProgress.Stages(report =>
                 runner.Run(config, new ProgressRelay<EmProgress>(p => report($"round {p.Round}/{p.Rounds - 1}: {p.Stage.Stage}", p.Stage.Done, p.Stage.Total)), stop.Token));
-            AnsiConsole.MarkupLineInterpolated($"{outcome.Finished}/{config.Em.Rounds} rounds finished; summary: [bold]{Path.Combine(layout.Folder, "em.md")}[/] (em.csv, em-<metric>.png)");
+            AnsiConsole.MarkupLineInterpolated($"{outcome.Finished}/{settings.Rounds} rounds finished; summary: [bold]{Path.Combine(layout.Folder, "em.md")}[/] (em.csv, em-<metric>.png)");
             return stop.Token.IsCancellationRequested ? stop.ExitCode : CommandRunner.Success;
         });
         return command;

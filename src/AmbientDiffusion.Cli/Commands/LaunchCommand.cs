@@ -21,12 +21,15 @@ internal static class LaunchCommand
             If a worker fails, the others are stopped and the exit code is the failed worker's;
             Ctrl+C or SIGTERM reaches every worker: they stop after the same step, save a checkpoint and exit
             with 130 (SIGINT) or 143 (SIGTERM); resume with the same --nproc and --resume.
+            em: the E-step's shards are shared out over the workers, each M-step trains as train does;
+            rank 0 writes every output; rerun the same command (same --nproc) to continue.
             Several machines: see docs/distributed.md (torchrun or srun set the same variables).
 
             Examples:
               ambient launch --nproc 2 -- train configs/quickstart.yaml
               ambient launch --nproc 8 -- train configs/celeba64-ambient-p0.8.yaml --set device.type=cuda --resume
               ambient launch --nproc 2 -- sample -c runs/quickstart --seeds 0-9999 --overwrite
+              ambient launch --nproc 2 -- em configs/em-smoke.yaml --runs runs/em
             """) { nproc, output, port, command };
         launch.SetAction(result =>
         {
@@ -54,15 +57,19 @@ internal static class LaunchCommand
 
     /// <summary>
     /// What would make every worker fail, found before any starts: the worker command must parse, and a training
-    /// command's config must load (validated as each worker would) with a global batch that the workers divide.
+    /// command's config (<c>train</c>, or <c>em</c>, whose M-steps train) must load (validated as each worker would)
+    /// with a global batch that the workers divide; an <c>em</c> config must have its em: section.
     /// </summary>
     internal static void CheckBeforeStart(string[] arguments, int workers)
     {
         var parse = AmbientCli.CreateRoot().Parse(arguments);
         if (parse.Errors.Count > 0)
             throw new UserErrorException($"launch: the worker command `ambient {string.Join(' ', arguments)}` is invalid: {parse.Errors[0].Message}");
-        if (parse.CommandResult.Command.Name != "train" || parse.GetValue<bool>("--dry-run")) return;
-        var config = Config.ConfigLoader.Load(parse.GetValue<string>("config")!, parse.GetValue<string[]>("--set") ?? []);
+        var name = parse.CommandResult.Command.Name;
+        if (name is not ("train" or "em") || parse.GetValue<bool>("--dry-run")) return;
+        var path = parse.GetValue<string>("config")!;
+        var config = Config.ConfigLoader.Load(path, parse.GetValue<string[]>("--set") ?? []);
+        if (name == "em") Em.EmSettings.Of(config, path);
         Training.DataParallel.LocalBatch(config.Training.BatchSize, workers);
     }
 

@@ -14,6 +14,18 @@ public sealed record EStepProgress(int Done, int Total);
 /// <summary>The settings of one E-step, from <see cref="EmSettings"/>: samples per observation, rows per posterior call, observations per shard.</summary>
 public sealed record EStepPlan(int SamplesPerObservation, int BatchSize, int ShardSize, ulong Seed, int Round);
 
+/// <summary>The shards one process of a data-parallel E-step samples: shard s belongs to rank s mod <see cref="Ranks"/>
+/// (round-robin, as sampling seeds are dealt out), so the shares are near equal and a shard's owner never depends on
+/// which shards an earlier attempt left. A shard's samples are keyed by observation, so who draws it changes nothing.</summary>
+public sealed record EStepShare(int Rank, int Ranks)
+{
+    /// <summary>One process samples every shard.</summary>
+    public static EStepShare Whole { get; } = new(0, 1);
+
+    /// <summary>Whether this process samples shard <paramref name="shard"/>.</summary>
+    public bool Owns(int shard) => shard % Ranks == Rank;
+}
+
 /// <summary>
 /// The E-step of one round: for every observation y_i of the corrupted artifact, K posterior samples, sample s drawn
 /// with the seed keyed by (EM seed, round, i, s) (<see cref="RandomStream.EmPosteriorSample"/>). Observations are
@@ -27,6 +39,9 @@ public static class EStep
     /// <summary>Shard file name.</summary>
     public static string ShardFile(int shard) => $"shard-{shard.ToString("D5", CultureInfo.InvariantCulture)}.safetensors";
 
+    /// <summary>Metadata key of the rank that drew a shard in a data-parallel E-step ("1 of 2"; absent for one process).</summary>
+    public const string RankKey = "rank";
+
     /// <summary>Key of the samples in a shard.</summary>
     public const string SamplesKey = "samples";
 
@@ -37,29 +52,33 @@ public static class EStep
     /// <summary>Shards of <paramref name="count"/> observations.</summary>
     public static int Shards(int count, int shardSize) => (count + shardSize - 1) / shardSize;
 
-    /// <summary>Samples every missing shard into <paramref name="folder"/> (at most <paramref name="shardLimit"/> new
-    /// ones, for tests of interruption); true when all shards are there.</summary>
+    /// <summary>Samples every missing shard of <paramref name="share"/> (default: all) into <paramref name="folder"/> (at
+    /// most <paramref name="shardLimit"/> new ones, for tests of interruption); true when all of its shards are there.
+    /// Progress counts the share's observations.</summary>
     public static bool Run(string corruptedPath, IEmPosterior posterior, EStepPlan plan, string folder, IProgress<EStepProgress>? progress = null,
-        int shardLimit = int.MaxValue, CancellationToken cancel = default)
+        int shardLimit = int.MaxValue, EStepShare? share = null, CancellationToken cancel = default)
     {
+        share ??= EStepShare.Whole;
         using var data = CorruptedDataset.Open(corruptedPath);
         if (data.MaskChannels != 1 && data.Channels != 1)
             throw new InvalidDataException($"{corruptedPath}: per-colour masks ([N, {data.MaskChannels}, H, W]); EM's mask operator takes one mask per image, shared across colours");
         Directory.CreateDirectory(folder);
-        var shards = Shards(data.Count, plan.ShardSize);
-        var written = 0;
-        for (var shard = 0; shard < shards; shard++)
+        var shards = Enumerable.Range(0, Shards(data.Count, plan.ShardSize)).Where(share.Owns)
+            .Select(shard => (Index: shard, First: shard * plan.ShardSize, Count: Math.Min(plan.ShardSize, data.Count - shard * plan.ShardSize))).ToList();
+        var total = shards.Sum(s => s.Count);
+        var (written, before) = (0, 0);
+        foreach (var (shard, first, count) in shards)
         {
-            var first = shard * plan.ShardSize;
-            var count = Math.Min(plan.ShardSize, data.Count - first);
             var path = Path.Combine(folder, ShardFile(shard));
+            var offset = before;
+            before += count;
             if (File.Exists(path)) continue;
             if (written == shardLimit || cancel.IsCancellationRequested) return false;
-            RunShard(data, posterior, plan, first, count, path, done => progress?.Report(new EStepProgress(first + done, data.Count)), cancel);
+            RunShard(data, posterior, plan, share, first, count, path, done => progress?.Report(new EStepProgress(offset + done, total)), cancel);
             if (cancel.IsCancellationRequested && !File.Exists(path)) return false;
             written++;
         }
-        progress?.Report(new EStepProgress(data.Count, data.Count));
+        progress?.Report(new EStepProgress(total, total));
         return true;
     }
 
@@ -84,7 +103,7 @@ public static class EStep
         return scope.MoveToOuter(torch.cat(parts, 0));
     }
 
-    private static void RunShard(CorruptedDataset data, IEmPosterior posterior, EStepPlan plan, int first, int count, string path, Action<int> report, CancellationToken cancel)
+    private static void RunShard(CorruptedDataset data, IEmPosterior posterior, EStepPlan plan, EStepShare share, int first, int count, string path, Action<int> report, CancellationToken cancel)
     {
         using var scope = torch.NewDisposeScope();
         var watch = Stopwatch.StartNew();
@@ -132,6 +151,8 @@ public static class EStep
             ["posterior"] = posterior.Describe(),
             ["seconds"] = watch.Elapsed.TotalSeconds.ToString("R", CultureInfo.InvariantCulture),
         };
+        // Which rank of a data-parallel E-step drew it (its samples are the same whoever draws them).
+        if (share.Ranks > 1) metadata[RankKey] = $"{share.Rank} of {share.Ranks}";
         SafeTensors.Save(path, [new KeyValuePair<string, Tensor>(SamplesKey, torch.cat(parts, 0))], metadata);
     }
 }

@@ -95,6 +95,11 @@ public sealed record EmSettings
         SettingException.Nested("posterior", Posterior.Validate);
     }
 
+    /// <summary>The em: section of <paramref name="config"/>, or an error naming <paramref name="source"/> (the config
+    /// file, or the run's name) when it has none: <c>ambient em</c> and a launcher of it need one.</summary>
+    public static EmSettings Of(Config.ExperimentConfig config, string source) =>
+        config.Em ?? throw new Config.ConfigException($"{source}: no em section: `ambient em` needs an em: section (see docs/em.md)", "em");
+
     /// <summary>Whether the initial Gaussian of images with <paramref name="pixels"/> values has a full covariance.</summary>
     public bool FullCovariance(int pixels) => Covariance == GaussianCovariance.Full || (Covariance == GaussianCovariance.Auto && pixels <= FullCovarianceLimit);
 }

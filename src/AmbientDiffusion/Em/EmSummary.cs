@@ -52,7 +52,7 @@ public static class EmSummary
 
         var md = new StringBuilder();
         md.AppendLine($"# EM: {Path.GetFileName(layout.Folder)}").AppendLine();
-        md.AppendLine("Per round: the E-step's sampling seconds (summed over its shards; round 0 includes the Gaussian fit), then the round model's samples " +
+        md.AppendLine("Per round: the E-step's sampling seconds (summed over its shards, so over all workers of `ambient launch`; round 0 includes the Gaussian fit), then the round model's samples " +
                       "against held-out real images (FD, KID, precision, recall, density, coverage) and against its clean training images (memorized, d1_median).").AppendLine();
         md.AppendLine("| round | e-step s | " + string.Join(" | ", metrics.Select(m => m.Column)) + " |");
         md.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", 2 + metrics.Count)));

@@ -69,7 +69,7 @@ public sealed class ExperimentRunner(string runsRoot)
         try
         {
 
-            if (!parallel.IsPrimary) WaitForPrimary(parallel, cancel);
+            if (!parallel.IsPrimary) parallel.WaitForPrimary(DataParallel.DataPreparationTimeout, cancel);
             var prepared = Cache.Prepared(config, Stage(progress, "prepare"), cancel);
             // Before the corruption and the training: what the evaluation and the memorization analysis will read.
             RunPreflight.BeforeTraining(config, prepared);
@@ -86,7 +86,7 @@ public sealed class ExperimentRunner(string runsRoot)
             if (parallel.IsPrimary)
             {
                 run.WriteInputs(inputs);
-                WaitForPrimary(parallel, cancel);
+                parallel.WaitForPrimary(DataParallel.DataPreparationTimeout, cancel);
             }
 
             long step;
@@ -201,20 +201,6 @@ public sealed class ExperimentRunner(string runsRoot)
         foreach (var (key, now, then) in sections)
             if (ConfigLoader.ToYaml(now) != ConfigLoader.ToYaml(then))
                 throw new ConfigException($"{key} differs from {run.Config}, the config {run.Path} was trained with: resuming would mix two experiments (use another name, or restore the setting)", key);
-    }
-
-    /// <summary>Waits for rank 0 to prepare the data. A signal reaches every rank of a job: when rank 0 stopped on it
-    /// (and so left the barrier), its peers stopped too, and the failed barrier is that stop, not an error.</summary>
-    private static void WaitForPrimary(DataParallel parallel, CancellationToken cancel)
-    {
-        try
-        {
-            parallel.WaitForPrimary(DataParallel.DataPreparationTimeout);
-        }
-        catch (Exception e) when (cancel.IsCancellationRequested && e is not OperationCanceledException)
-        {
-            throw new OperationCanceledException($"stopped while waiting for rank 0 ({e.Message})", e, cancel);
-        }
     }
 
     private static IProgress<(int Done, int Total)>? Stage(IProgress<ExperimentProgress>? progress, string stage) =>

@@ -18,12 +18,15 @@ public static class RoundTraining
     public const ulong EvaluationClassifierSeed = 0;
 
     /// <summary>Runs the round's stages, each skipped when its output is there; false when cancelled.
-    /// <paramref name="study"/> is the loop's or EM's own config, whose data the evaluation space is learnt from.</summary>
+    /// <paramref name="study"/> is the loop's or EM's own config, whose data the evaluation space is learnt from.
+    /// In a data-parallel job (<paramref name="parallel"/>) every rank trains, as <c>ambient train</c>'s ranks do, and
+    /// rank 0 alone writes the inputs and runs the study; the others return true once training is complete.</summary>
     public static bool Run(ExperimentConfig config, RunDirectory run, RunInputs inputs, RunDirectory? warmStartFrom, ExperimentConfig study, DataCache cache,
-        string prepared, IProgress<ExperimentProgress>? progress, CancellationToken cancel)
+        string prepared, IProgress<ExperimentProgress>? progress, CancellationToken cancel, DataParallel? parallel = null)
     {
-        run.WriteInputs(inputs);
-        using (var trainer = ExperimentComposition.ResumeTrainer(config, run.Path, inputs.Corrupted))
+        parallel ??= DataParallel.Single;
+        if (parallel.IsPrimary) run.WriteInputs(inputs);
+        using (var trainer = ExperimentComposition.ResumeTrainer(config, run.Path, inputs.Corrupted, parallel))
         {
             if (warmStartFrom is not null && trainer.Step == 0 && trainer.ImagesSeen == 0) WarmStart.From(trainer, warmStartFrom);
             if (!trainer.IsComplete)
@@ -33,6 +36,7 @@ public static class RoundTraining
             }
             if (cancel.IsCancellationRequested || !trainer.IsComplete) return false;
         }
+        if (!parallel.IsPrimary) return true;
 
         ExperimentRunner.Sample(config, run, progress, cancel);
         if (cancel.IsCancellationRequested) return false;

@@ -24,7 +24,9 @@ public sealed class DataParallel : IDisposable
     /// <summary>The variable that overrides <see cref="DefaultTimeout"/>, in seconds.</summary>
     public const string TimeoutVariable = "AMBIENT_DIST_TIMEOUT_S";
 
-    /// <summary>How long the other ranks wait for rank 0 to prepare and corrupt the data (a dead rank 0 still fails it at once).</summary>
+    /// <summary>How long ranks wait for work that is not shared step by step: rank 0 preparing and corrupting the data,
+    /// or EM's stages that rank 0 runs alone (the Gaussian fit, a round's study) or that ranks finish at different
+    /// times (an E-step's shards). A dead peer still fails the wait at once, through its closed connection.</summary>
     public static readonly TimeSpan DataPreparationTimeout = TimeSpan.FromHours(12);
 
     /// <summary>Elements per all-reduce call over the flat gradient (64 MB of float32): one call for the models
@@ -184,6 +186,49 @@ public sealed class DataParallel : IDisposable
 
     /// <summary>Every rank waits here until rank 0 arrives (after preparing the data, or after a stage only it runs).</summary>
     public void WaitForPrimary(TimeSpan timeout) => _group?.barrier(timeout);
+
+    /// <summary><see cref="WaitForPrimary(TimeSpan)"/> in a job that a signal may stop. A signal reaches every rank of a
+    /// job: when rank 0 stopped on it (and so left the barrier), its peers stopped too, and the failed barrier is that
+    /// stop (<see cref="OperationCanceledException"/>), not an error.</summary>
+    public void WaitForPrimary(TimeSpan timeout, CancellationToken cancel) => StopAware(() => WaitForPrimary(timeout), cancel);
+
+    /// <summary>
+    /// Whether <paramref name="done"/> holds on every rank, after waiting up to <paramref name="timeout"/> for the
+    /// slowest (ranks that share out uneven work, such as E-step shards, arrive at different times). A rank stopped by
+    /// a signal says no, so all ranks stop together; a failed wait during a stop is that stop, as in
+    /// <see cref="WaitForPrimary(TimeSpan, CancellationToken)"/>.
+    /// </summary>
+    public bool AllRanks(bool done, TimeSpan timeout, CancellationToken cancel)
+    {
+        if (_group is null) return done;
+        return StopAware(() =>
+        {
+            _group.barrier(timeout);
+            using var scope = torch.NewDisposeScope();
+            var device = _group.Backend == Backend.Nccl ? Device.CUDA(LocalRank) : Device.CPU;
+            var notDone = torch.tensor(new[] { done ? 0.0 : 1.0 }, [1], device);
+            _group.all_reduce(notDone);
+            return notDone.to(Device.CPU).data<double>()[0] == 0;
+        }, cancel);
+    }
+
+    private static void StopAware(Action wait, CancellationToken cancel) => StopAware(() =>
+    {
+        wait();
+        return true;
+    }, cancel);
+
+    private static T StopAware<T>(Func<T> collective, CancellationToken cancel)
+    {
+        try
+        {
+            return collective();
+        }
+        catch (Exception e) when (cancel.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            throw new OperationCanceledException($"stopped while waiting for the other ranks ({e.Message})", e, cancel);
+        }
+    }
 
     /// <summary>A barrier with the collective timeout.</summary>
     public void Barrier() => _group?.barrier();
