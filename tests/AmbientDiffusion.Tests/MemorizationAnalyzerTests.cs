@@ -190,6 +190,11 @@ public class MemorizationAnalyzerTests(ITestOutputHelper output)
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
         var cells = html.Descendants().Where(e => e.Attribute("data-key") is not null).ToArray();
         Assert.True(cells.Length > 100, $"only {cells.Length} tagged numbers");
+        // The page states every rate with its interval, and the training-set audit, as report.json does.
+        var keys = cells.Select(c => c.Attribute("data-key")!.Value).ToHashSet();
+        Assert.Contains($"/spaces/0/sets/0/intervals/{SetMetrics.FlaggedShareKey}/lo", keys);
+        Assert.Contains($"/spaces/0/sets/0/intervals/{SetMetrics.FlaggedShareKey}/hi", keys);
+        Assert.Contains("/training_audit/near_duplicates", keys);
         foreach (var cell in cells)
         {
             var element = json.RootElement;

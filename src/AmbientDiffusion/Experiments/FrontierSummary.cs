@@ -119,7 +119,7 @@ public static class FrontierSummary
         {
             csv.Append(CultureInfo.InvariantCulture, $"\"{r.Run}\",{r.TrainingImages},{F(r.P)},{r.Loss},{r.Seed}");
             foreach (var (column, set, _) in Columns) csv.Append(',').Append(F(r.Values.TryGetValue((column, set), out var v) ? v : null));
-            var flagged = r.Intervals.GetValueOrDefault("frac_ratio_lt_third");
+            var flagged = r.Intervals.GetValueOrDefault(SetMetrics.FlaggedShareKey);
             var auc = r.Intervals.GetValueOrDefault("mia_loss_auc");
             csv.Append(CultureInfo.InvariantCulture, $",{F(flagged?.Lo)},{F(flagged?.Hi)},{F(auc?.Lo)},{F(auc?.Hi)}\n");
         }
@@ -139,7 +139,7 @@ public static class FrontierSummary
                 var (mean, sd, count) = cell.Stat(c.Column, c.Set);
                 if (mean is null) return "";
                 if (sd is { } s) return $"{F(mean)} ± {F(s)}";
-                var key = c.Column switch { "ratio_below_third" => "frac_ratio_lt_third", "frac_d1_below_0.05" => "frac_d1_lt_0_05", var other => other };
+                var key = c.Column switch { "ratio_below_third" => SetMetrics.FlaggedShareKey, "frac_d1_below_0.05" => "frac_d1_lt_0_05", var other => other };
                 return count == 1 && c.Set == "samples" && cell.Runs[0].Intervals.TryGetValue(key, out var i) ? $"{F(mean)} [{F(i.Lo)}, {F(i.Hi)}]" : F(mean);
             });
             md.AppendLine($"| {cell.TrainingImages} | {F(cell.P)} | {cell.Loss} | {cell.Runs.Count} | {string.Join(" | ", entries)} |");
@@ -148,9 +148,9 @@ public static class FrontierSummary
         AtomicFile.WriteAllBytes(Path.Combine(folder, "frontier.md"), Encoding.UTF8.GetBytes(md.ToString()));
 
         var quality = runs.Any(r => r.Values.ContainsKey(("eval_fd", "samples"))) ? ("eval_fd", "FD to held-out images (evaluation space)") : ("fd_pixels", "pixel Fréchet distance to held-out images");
-        Chart(cells, "ratio_below_third", "frac_ratio_lt_third", "flagged share of samples (d1/d2 < 1/3)", quality.Item1, quality.Item2).Write(folder, "frontier-flagged-fd");
+        Chart(cells, "ratio_below_third", SetMetrics.FlaggedShareKey, "flagged share of samples (d1/d2 < 1/3)", quality.Item1, quality.Item2).Write(folder, "frontier-flagged-fd");
         Chart(cells, "mia_loss_auc", "mia_loss_auc", "membership AUC (loss attack)", quality.Item1, quality.Item2, chance: true).Write(folder, "frontier-auc-fd");
-        Chart(cells, "ratio_below_third", "frac_ratio_lt_third", "flagged share of samples (d1/d2 < 1/3)", "eval_recall", "recall (evaluation space)").Write(folder, "frontier-flagged-recall");
+        Chart(cells, "ratio_below_third", SetMetrics.FlaggedShareKey, "flagged share of samples (d1/d2 < 1/3)", "eval_recall", "recall (evaluation space)").Write(folder, "frontier-flagged-recall");
         Chart(cells, "mia_loss_auc", "mia_loss_auc", "membership AUC (loss attack)", "eval_recall", "recall (evaluation space)", chance: true).Write(folder, "frontier-auc-recall");
     }
 

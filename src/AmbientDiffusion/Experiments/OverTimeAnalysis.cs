@@ -150,7 +150,7 @@ public static class OverTimeAnalysis
             Folder = name,
             Samples = pixels?.Queries ?? 0,
             FlaggedShare = pixels?.FracRatioBelowThird,
-            FlaggedInterval = pixels?.Intervals?.GetValueOrDefault("frac_ratio_lt_third"),
+            FlaggedInterval = pixels?.Intervals?.GetValueOrDefault(SetMetrics.FlaggedShareKey),
             NearShare = pixels?.FracD1Below005,
             NearInterval = pixels?.Intervals?.GetValueOrDefault("frac_d1_lt_0_05"),
             Attacks = membership.Attacks,

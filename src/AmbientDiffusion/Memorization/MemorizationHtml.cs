@@ -17,6 +17,7 @@ internal static class MemorizationHtml
         .worst td{text-align:center;vertical-align:top}
         .grid{display:flex;flex-wrap:wrap;gap:4px;max-width:1100px}
         .grid img{width:64px}
+        .ci{color:#555;font-size:90%}
         .verdict{font-size:17px;background:#f5f8ff;border-left:4px solid #4a6fd8;padding:8px 12px}
         """;
 
@@ -74,6 +75,7 @@ internal static class MemorizationHtml
 
         html.Append("<h2>Metrics</h2>\n");
         for (var s = 0; s < report.Spaces.Count; s++) AppendSpace(html, report.Spaces[s], s);
+        if (report.TrainingAudit is { } audit) AppendAudit(html, audit);
 
         html.Append("<h2>report.json</h2>\n<details><summary>the full JSON report</summary>\n<pre>").Append(E(json)).Append("</pre>\n</details>\n");
         html.Append("</body>\n</html>\n");
@@ -124,7 +126,12 @@ internal static class MemorizationHtml
             for (var i = 0; i < space.Sets.Count; i++)
             {
                 var v = value(space.Sets[i]);
-                html.Append(v is { } x ? Cell($"/spaces/{s}/sets/{i}/{key}", x, "td") : "<td></td>");
+                var pointer = $"/spaces/{s}/sets/{i}/{key}";
+                // A fraction with its bootstrap interval: the rate and its bounds, each tagged with its own pointer.
+                if (v is { } rate && space.Sets[i].Intervals?.GetValueOrDefault(key) is { } ci)
+                    html.Append($"<td>{Cell(pointer, rate, "span")} {Interval($"/spaces/{s}/sets/{i}/intervals/{key}", ci)}</td>");
+                else
+                    html.Append(v is { } x ? Cell(pointer, x, "td") : "<td></td>");
             }
             html.Append("</tr>\n");
         }
@@ -151,6 +158,37 @@ internal static class MemorizationHtml
             html.Append(chart.ToSvg()).Append('\n');
         }
     }
+
+    private static void AppendAudit(StringBuilder html, TrainingAuditReport audit)
+    {
+        html.Append("<h2>Training-set audit</h2>\n");
+        html.Append($"<p>{Cell("/training_audit/queried", audit.Queried, "span")} training images queried against the rest of the training set; {Cell("/training_audit/near_duplicates", audit.NearDuplicates, "span")} lie under the copy threshold (pixel d1/d2 &lt; 1/3) from another training image. A sample that copies one image of such a pair is flagged for the pair.</p>\n");
+        if (audit.Pairs.Count > 0)
+        {
+            html.Append("<table>\n<tr><th>training image</th><th>nearest other</th><th>d1</th><th>d1/d2</th></tr>\n");
+            for (var i = 0; i < audit.Pairs.Count; i++)
+            {
+                var pair = audit.Pairs[i];
+                html.Append($"<tr><td>#{pair.Index}</td><td>#{pair.Neighbor}</td>{Cell($"/training_audit/pairs/{i}/d1", pair.D1, "td")}{Cell($"/training_audit/pairs/{i}/ratio", pair.Ratio, "td")}</tr>\n");
+            }
+            html.Append("</table>\n");
+        }
+        if (audit.ByClass.Count == 0) return;
+        html.Append($"<h3>Flagged samples per class</h3>\n<p>Grouped by {E(audit.ClassOf)}.</p>\n");
+        html.Append("<table>\n<tr><th class=\"l\">class</th><th>samples</th><th>flagged</th><th>share</th></tr>\n");
+        for (var i = 0; i < audit.ByClass.Count; i++)
+        {
+            var c = audit.ByClass[i];
+            var share = Cell($"/training_audit/by_class/{i}/share", c.Share, "span")
+                        + (c.Interval is { } ci ? " " + Interval($"/training_audit/by_class/{i}/interval", ci) : "");
+            html.Append($"<tr><td class=\"l\">{c.Class} {E(c.Name)}</td>{Cell($"/training_audit/by_class/{i}/samples", c.Samples, "td")}{Cell($"/training_audit/by_class/{i}/flagged", c.Flagged, "td")}<td>{share}</td></tr>\n");
+        }
+        html.Append("</table>\n");
+    }
+
+    /// <summary>A bootstrap interval as "[lo, hi]", each bound tagged with its pointer under <paramref name="key"/>.</summary>
+    private static string Interval(string key, ConfidenceInterval interval) =>
+        $"<span class=\"ci\" title=\"{Display(interval.Level * 100)}% bootstrap interval, {interval.Resamples} resamples\">[{Cell(key + "/lo", interval.Lo, "span")}, {Cell(key + "/hi", interval.Hi, "span")}]</span>";
 
     /// <summary>A table cell (or span) showing <paramref name="value"/>, tagged with its JSON pointer and exact value.</summary>
     private static string Cell(string key, double value, string element) =>

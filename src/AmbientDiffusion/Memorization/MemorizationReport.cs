@@ -20,6 +20,9 @@ public sealed record Histogram(double Lo, double Hi, IReadOnlyList<long> Counts)
 /// <summary>The nearest-neighbour statistics of one query set (samples or a baseline) in one feature space.</summary>
 public sealed record SetMetrics
 {
+    /// <summary>JSON name of the flagged share (pixel d1/d2 &lt; 1/3), also its key in <see cref="Intervals"/>.</summary>
+    public const string FlaggedShareKey = "frac_ratio_lt_third";
+
     /// <summary>samples, train_train (self excluded) or heldout_train.</summary>
     public required string Set { get; init; }
 
@@ -47,7 +50,7 @@ public sealed record SetMetrics
     public double? FracD1Below01 { get; init; }
 
     /// <summary>Memorization ratio: fraction with d1 / d2 &lt; 1/3 (d1 = 0 counts).</summary>
-    [JsonPropertyName("frac_ratio_lt_third")]
+    [JsonPropertyName(FlaggedShareKey)]
     public double? FracRatioBelowThird { get; init; }
 
     /// <summary>Carlini et al.'s extraction test: fraction with d1 &lt; alpha * mean distance to the n nearest.</summary>

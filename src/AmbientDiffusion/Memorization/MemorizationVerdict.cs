@@ -22,7 +22,9 @@ public static class MemorizationVerdict
         {
             var flagged = (int)Math.Round((samples.FracRatioBelowThird ?? 0) * samples.Queries);
             var heldOut = pixels.Set(MemorizationAnalyzer.HeldOutBaseline);
-            parts.Add($"{flagged} of {samples.Queries} samples within the copy threshold (pixel d1/d2 < 1/3)"
+            var interval = samples.Intervals?.GetValueOrDefault(SetMetrics.FlaggedShareKey) is { } ci
+                ? $"; {Percent(ci.Level)} interval {Percent(ci.Lo)}–{Percent(ci.Hi)}" : "";
+            parts.Add($"{flagged} of {samples.Queries} samples within the copy threshold (pixel d1/d2 < 1/3{interval})"
                 + (heldOut?.FracRatioBelowThird is { } chance ? $", against {Percent(chance)} of held-out images" : ""));
             if (samples.D1 is { } d1 && heldOut?.D1 is { } heldD1)
             {
