@@ -90,6 +90,20 @@ public class FigureTests
     }
 
     [Fact]
+    public void A_confidence_interval_is_drawn_from_its_own_bounds_and_the_axis_reaches_them()
+    {
+        LineFigure Chart(double? lo, double? hi) => new()
+        {
+            YScale = AxisScale.Linear,
+            Series = [new LineSeries("AUC", [new LinePoint(1, 0.5, Lo: lo, Hi: hi), new LinePoint(2, 0.6, Lo: lo, Hi: hi)], SpreadStyle.ErrorBars)],
+        };
+        List<string> Labels(LineFigure chart) => XDocument.Parse(chart.ToSvg()).Descendants(Svg + "text").Select(t => t.Value.Trim()).ToList();
+        Assert.Contains("4", Labels(Chart(0.25, 4)));
+        Assert.DoesNotContain("4", Labels(Chart(null, null)));
+        Assert.NotEqual(Chart(null, null).ToPng(), Chart(0.25, 4).ToPng());
+    }
+
+    [Fact]
     public void Values_spanning_decades_get_a_log_axis_with_decade_labels_and_fractions_stay_linear()
     {
         var decades = new LineFigure { Series = [new LineSeries("KID", [(1, 0.2), (2, 0.02), (3, 0.002)])] };

@@ -177,10 +177,14 @@ public static class OverTimeAnalysis
         AtomicFile.WriteAllBytes(Path.Combine(folder, CsvFile), Encoding.UTF8.GetBytes(csv.ToString()));
         var series = new List<LineSeries>
         {
-            new("flagged share (d1/d2 < 1/3)", points.Select(p => new LinePoint(p.Kimg, p.FlaggedShare ?? double.NaN)).ToList()),
-            new("d1 < 0.05", points.Select(p => new LinePoint(p.Kimg, p.NearShare ?? double.NaN)).ToList()),
+            new("flagged share (d1/d2 < 1/3)", points.Select(p => WithInterval(p.Kimg, p.FlaggedShare, p.FlaggedInterval)).ToList(), SpreadStyle.ErrorBars),
+            new("d1 < 0.05", points.Select(p => WithInterval(p.Kimg, p.NearShare, p.NearInterval)).ToList(), SpreadStyle.ErrorBars),
         };
-        series.AddRange(attacks.Select(name => new LineSeries($"{name} AUC", points.Select(p => new LinePoint(p.Kimg, p.Attacks.FirstOrDefault(a => a.Name == name)?.Auc ?? double.NaN)).ToList())));
+        series.AddRange(attacks.Select(name => new LineSeries($"{name} AUC", points.Select(p =>
+        {
+            var attack = p.Attacks.FirstOrDefault(a => a.Name == name);
+            return WithInterval(p.Kimg, attack?.Auc, attack?.AucInterval);
+        }).ToList(), SpreadStyle.ErrorBars)));
         new LineFigure
         {
             Title = "memorization over training",
@@ -193,4 +197,8 @@ public static class OverTimeAnalysis
         }.Write(folder, ChartStem);
         AtomicFile.WriteAllBytes(Path.Combine(folder, JsonFile), JsonSerializer.SerializeToUtf8Bytes(points, Json));
     }
+
+    /// <summary>A chart point with its bootstrap interval as error bars (NaN, which breaks the line, where the value is missing).</summary>
+    private static LinePoint WithInterval(double kimg, double? value, ConfidenceInterval? interval) =>
+        new(kimg, value ?? double.NaN, Lo: value is null ? null : interval?.Lo, Hi: value is null ? null : interval?.Hi);
 }

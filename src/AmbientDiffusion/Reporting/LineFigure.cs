@@ -2,11 +2,24 @@ using SP = ScottPlot;
 
 namespace AmbientDiffusion.Reporting;
 
-/// <summary>One point of a line: x, the mean y and, when several seeds were averaged, their standard deviation.</summary>
+/// <summary>One point of a line: x, the mean y and its spread: the standard deviation over seeds where several were
+/// averaged, or a confidence interval [Lo, Hi] (a bootstrap interval of one run), drawn in place of ± sd.</summary>
 /// <param name="X">Position on the x axis.</param>
 /// <param name="Y">Value (the mean over seeds where there are several).</param>
 /// <param name="Sd">Standard deviation over seeds; null where there is one value.</param>
-public sealed record LinePoint(double X, double Y, double? Sd = null);
+/// <param name="Lo">Lower bound of an interval around Y, or null.</param>
+/// <param name="Hi">Upper bound of an interval around Y, or null.</param>
+public sealed record LinePoint(double X, double Y, double? Sd = null, double? Lo = null, double? Hi = null)
+{
+    /// <summary>Whether the point has a spread to draw.</summary>
+    public bool HasSpread => Sd is > 0 || Lo is not null || Hi is not null;
+
+    /// <summary>The spread's lower end: the interval's bound, else mean − sd, else the value.</summary>
+    public double Low => Lo ?? Y - (Sd ?? 0);
+
+    /// <summary>The spread's upper end: the interval's bound, else mean + sd, else the value.</summary>
+    public double High => Hi ?? Y + (Sd ?? 0);
+}
 
 /// <summary>How a series' spread over seeds is drawn.</summary>
 public enum SpreadStyle
@@ -38,7 +51,7 @@ public sealed class LineFigure : Figure
     /// <inheritdoc />
     protected override (IEnumerable<double> Xs, IEnumerable<double> Ys) Extent() =>
         (Series.SelectMany(s => s.Points.Select(p => p.X)),
-         Series.SelectMany(s => s.Points.SelectMany(p => p.Sd is { } sd && sd > 0 && p.Y - sd > 0 ? new[] { p.Y, p.Y - sd, p.Y + sd } : [p.Y])));
+         Series.SelectMany(s => s.Points.SelectMany(p => p.HasSpread && p.Low > 0 ? new[] { p.Y, p.Low, p.High } : [p.Y])));
 
     /// <inheritdoc />
     protected override void Draw(SP.Plot plot, Transform transform)
@@ -51,12 +64,12 @@ public sealed class LineFigure : Figure
             {
                 var xs = run.Select(p => transform.X(p.X)).ToArray();
                 var ys = run.Select(p => transform.Y(p.Y)).ToArray();
-                var spread = run.Where(p => p.Sd is > 0).ToList();
+                var spread = run.Where(p => p.HasSpread).ToList();
                 if (spread.Count > 0 && Series[s].Spread == SpreadStyle.Band)
                 {
                     // Where a point has no spread the band closes to the line itself.
-                    var low = run.Select(p => transform.Y(p.Y - (p.Sd ?? 0))).Select((v, i) => double.IsFinite(v) ? v : ys[i]).ToArray();
-                    var high = run.Select(p => transform.Y(p.Y + (p.Sd ?? 0))).ToArray();
+                    var low = run.Select(p => transform.Y(p.Low)).Select((v, i) => double.IsFinite(v) ? v : ys[i]).ToArray();
+                    var high = run.Select(p => transform.Y(p.High)).ToArray();
                     var band = plot.Add.FillY(xs, low, high);
                     band.FillColor = color.WithAlpha(0.18);
                     band.LineWidth = 0;
@@ -64,8 +77,8 @@ public sealed class LineFigure : Figure
                 }
                 else if (spread.Count > 0)
                 {
-                    var up = run.Select((p, i) => transform.Y(p.Y + (p.Sd ?? 0)) - ys[i]).ToArray();
-                    var down = run.Select((p, i) => ys[i] - transform.Y(p.Y - (p.Sd ?? 0))).Select((v, i) => double.IsFinite(v) ? v : 0).ToArray();
+                    var up = run.Select((p, i) => transform.Y(p.High) - ys[i]).ToArray();
+                    var down = run.Select((p, i) => ys[i] - transform.Y(p.Low)).Select((v, i) => double.IsFinite(v) ? v : 0).ToArray();
                     var bars = plot.Add.ErrorBar(xs, ys, up);
                     bars.YErrorNegative = down;
                     bars.Color = color;
