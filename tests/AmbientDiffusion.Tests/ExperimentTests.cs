@@ -147,13 +147,18 @@ public class ExperimentTests
         Assert.Contains("| p=0.6 | 0.6 | done |", File.ReadAllText(Path.Combine(folder, "summary.md")), StringComparison.Ordinal);
         Assert.Contains("<svg", File.ReadAllText(Path.Combine(folder, "summary.svg")), StringComparison.Ordinal);
         Assert.Contains("<svg", File.ReadAllText(Path.Combine(folder, "quality.svg")), StringComparison.Ordinal);
-        // Every metric column is filled for a finished run, the held-out baseline beside it.
+        // Every metric the run measured is filled, with the held-out baseline beside those that have one. What was not
+        // measured stays empty, never 0: this tiny sweep runs no membership attack and no evaluation (no evaluation/
+        // folder), and the distance to the training set has no baseline.
+        Assert.False(Directory.Exists(Path.Combine(second.Report, "evaluation")));
         var header = csv[0].Split(',');
-        foreach (var metric in SweepSummary.Metrics)
-        {
-            Assert.NotEqual("", cells[Array.IndexOf(header, metric.Column)]);
-            Assert.NotEqual("", cells[Array.IndexOf(header, metric.Column + "_heldout")]);
-        }
+        string Cell(string column) => cells[Array.IndexOf(header, column)];
+        var unmeasured = SweepSummary.Metrics.Where(m => m.Column.StartsWith("mia_", StringComparison.Ordinal) || m.Column.StartsWith("eval_", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(unmeasured);
+        foreach (var metric in SweepSummary.Metrics.Except(unmeasured)) Assert.True(Cell(metric.Column) != "", $"{metric.Column} is empty");
+        foreach (var metric in unmeasured) Assert.Equal(("", ""), (Cell(metric.Column), Cell(metric.Column + "_heldout")));
+        foreach (var column in new[] { "d1_median", "ratio_below_third", "fd_pixels" }) Assert.True(Cell(column + "_heldout") != "", $"{column}_heldout is empty");
+        Assert.Equal("", Cell("fd_pixels_to_train_heldout"));
         var fd = Array.IndexOf(header, "fd_pixels");
         Assert.True(double.Parse(cells[fd], System.Globalization.CultureInfo.InvariantCulture) > 0);
         Assert.True(double.Parse(cells[fd + 1], System.Globalization.CultureInfo.InvariantCulture) > 0);

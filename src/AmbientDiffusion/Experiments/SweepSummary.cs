@@ -72,8 +72,8 @@ public static class SweepSummary
             cells.Add(r.Values is null ? "pending" : "done");
             foreach (var metric in Metrics)
             {
-                cells.Add(Format(r.Values?.GetValueOrDefault((metric.Column, "samples"))));
-                cells.Add(Format(r.Values?.GetValueOrDefault((metric.Column, HeldOutSet))));
+                cells.Add(Format(Lookup(r.Values, metric.Column, MemorizationAnalyzer.SamplesSet)));
+                cells.Add(Format(Lookup(r.Values, metric.Column, HeldOutSet)));
             }
             return cells;
         }).ToList();
@@ -205,6 +205,11 @@ public static class SweepSummary
         }
         return set.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
     }
+
+    /// <summary>The value of (<paramref name="column"/>, <paramref name="set"/>), or null where the report has none: a
+    /// metric that was not measured (no attack run, no baseline for it) stays an empty cell, never a 0.</summary>
+    private static double? Lookup(Dictionary<(string, string), double>? values, string column, string set) =>
+        values is not null && values.TryGetValue((column, set), out var value) ? value : null;
 
     private static double? Number(string text) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : null;
 
