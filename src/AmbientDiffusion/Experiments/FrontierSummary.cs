@@ -118,7 +118,7 @@ public static class FrontierSummary
         foreach (var r in runs.OrderBy(r => r.Loss, StringComparer.Ordinal).ThenBy(r => r.TrainingImages).ThenBy(r => r.P).ThenBy(r => r.Seed))
         {
             csv.Append(CultureInfo.InvariantCulture, $"\"{r.Run}\",{r.TrainingImages},{F(r.P)},{r.Loss},{r.Seed}");
-            foreach (var (column, set, _) in Columns) csv.Append(',').Append(F(r.Values.TryGetValue((column, set), out var v) ? v : null));
+            foreach (var (column, set, _) in Columns) csv.Append(',').Append(F(SweepSummary.Lookup(r.Values, column, set)));
             var flagged = r.Intervals.GetValueOrDefault(SetMetrics.FlaggedShareKey);
             var auc = r.Intervals.GetValueOrDefault("mia_loss_auc");
             csv.Append(CultureInfo.InvariantCulture, $",{F(flagged?.Lo)},{F(flagged?.Hi)},{F(auc?.Lo)},{F(auc?.Hi)}\n");
@@ -139,7 +139,7 @@ public static class FrontierSummary
                 var (mean, sd, count) = cell.Stat(c.Column, c.Set);
                 if (mean is null) return "";
                 if (sd is { } s) return $"{F(mean)} ± {F(s)}";
-                var key = c.Column switch { "ratio_below_third" => SetMetrics.FlaggedShareKey, "frac_d1_below_0.05" => "frac_d1_lt_0_05", var other => other };
+                var key = c.Column switch { "ratio_below_third" => SetMetrics.FlaggedShareKey, "frac_d1_below_0.05" => SetMetrics.NearCopyShareKey, var other => other };
                 return count == 1 && c.Set == "samples" && cell.Runs[0].Intervals.TryGetValue(key, out var i) ? $"{F(mean)} [{F(i.Lo)}, {F(i.Hi)}]" : F(mean);
             });
             md.AppendLine($"| {cell.TrainingImages} | {F(cell.P)} | {cell.Loss} | {cell.Runs.Count} | {string.Join(" | ", entries)} |");

@@ -34,11 +34,11 @@ public sealed record OverTimePoint
     public required double Kimg { get; init; }
     public required string Folder { get; init; }
     public required int Samples { get; init; }
-    [System.Text.Json.Serialization.JsonPropertyName("frac_ratio_lt_third")]
+    [System.Text.Json.Serialization.JsonPropertyName(SetMetrics.FlaggedShareKey)]
     public double? FlaggedShare { get; init; }
     [System.Text.Json.Serialization.JsonPropertyName("frac_ratio_lt_third_interval")]
     public ConfidenceInterval? FlaggedInterval { get; init; }
-    [System.Text.Json.Serialization.JsonPropertyName("frac_d1_lt_0_05")]
+    [System.Text.Json.Serialization.JsonPropertyName(SetMetrics.NearCopyShareKey)]
     public double? NearShare { get; init; }
     [System.Text.Json.Serialization.JsonPropertyName("frac_d1_lt_0_05_interval")]
     public ConfidenceInterval? NearInterval { get; init; }
@@ -152,7 +152,7 @@ public static class OverTimeAnalysis
             FlaggedShare = pixels?.FracRatioBelowThird,
             FlaggedInterval = pixels?.Intervals?.GetValueOrDefault(SetMetrics.FlaggedShareKey),
             NearShare = pixels?.FracD1Below005,
-            NearInterval = pixels?.Intervals?.GetValueOrDefault("frac_d1_lt_0_05"),
+            NearInterval = pixels?.Intervals?.GetValueOrDefault(SetMetrics.NearCopyShareKey),
             Attacks = membership.Attacks,
         };
     }

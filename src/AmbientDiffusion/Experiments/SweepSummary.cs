@@ -27,11 +27,11 @@ public static class SweepSummary
     public static readonly IReadOnlyList<Metric> Metrics =
     [
         new("d1_median", "pixels", "d1.p50", "median d1 (pixels)"),
-        new("frac_d1_below_0.05", "pixels", "frac_d1_lt_0_05", "d1 < 0.05"),
-        new("ratio_below_third", "pixels", "frac_ratio_lt_third", "d1/d2 < 1/3"),
+        new("frac_d1_below_0.05", "pixels", SetMetrics.NearCopyShareKey, "d1 < 0.05"),
+        new("ratio_below_third", "pixels", SetMetrics.FlaggedShareKey, "d1/d2 < 1/3"),
         new("carlini", "pixels", "frac_carlini", "Carlini extraction"),
-        new("flip_ratio_below_third", "flip_invariant", "frac_ratio_lt_third", "d1/d2 < 1/3 (flip-invariant)"),
-        new("downsampled_ratio_below_third", "downsampled", "frac_ratio_lt_third", "d1/d2 < 1/3 (downsampled)"),
+        new("flip_ratio_below_third", "flip_invariant", SetMetrics.FlaggedShareKey, "d1/d2 < 1/3 (flip-invariant)"),
+        new("downsampled_ratio_below_third", "downsampled", SetMetrics.FlaggedShareKey, "d1/d2 < 1/3 (downsampled)"),
         new("cosine_above_0.95", "normalized_cosine", "frac_cos_gt_0_95", "cosine > 0.95"),
         new("fd_pixels", "quality", "fd", "pixel Fréchet distance"),
         new("fd_pixels_to_train", "quality", "fd_train", "pixel Fréchet distance to the training images"),
@@ -208,7 +208,7 @@ public static class SweepSummary
 
     /// <summary>The value of (<paramref name="column"/>, <paramref name="set"/>), or null where the report has none: a
     /// metric that was not measured (no attack run, no baseline for it) stays an empty cell, never a 0.</summary>
-    private static double? Lookup(Dictionary<(string, string), double>? values, string column, string set) =>
+    internal static double? Lookup(IReadOnlyDictionary<(string, string), double>? values, string column, string set) =>
         values is not null && values.TryGetValue((column, set), out var value) ? value : null;
 
     private static double? Number(string text) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : null;

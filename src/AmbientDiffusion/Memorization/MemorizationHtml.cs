@@ -101,9 +101,9 @@ internal static class MemorizationHtml
                 rows.Add(($"d1 p{MemorizationStatistics.PercentileLevels[p]}", $"d1/percentiles/{p}/value", m => m.D1?.Percentiles[index].Value));
             }
             rows.Add(("d2 median", "d2/percentiles/3/value", m => m.D2?.Percentiles[3].Value));
-            rows.Add(("fraction d1 < 0.05", "frac_d1_lt_0_05", m => m.FracD1Below005));
+            rows.Add(("fraction d1 < 0.05", SetMetrics.NearCopyShareKey, m => m.FracD1Below005));
             rows.Add(("fraction d1 < 0.1", "frac_d1_lt_0_1", m => m.FracD1Below01));
-            rows.Add(("fraction d1/d2 < 1/3 (memorization ratio)", "frac_ratio_lt_third", m => m.FracRatioBelowThird));
+            rows.Add(("fraction d1/d2 < 1/3 (memorization ratio)", SetMetrics.FlaggedShareKey, m => m.FracRatioBelowThird));
             rows.Add(("fraction extracted (Carlini et al.)", "frac_carlini", m => m.FracCarlini));
         }
         else

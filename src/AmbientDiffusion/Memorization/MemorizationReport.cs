@@ -23,6 +23,9 @@ public sealed record SetMetrics
     /// <summary>JSON name of the flagged share (pixel d1/d2 &lt; 1/3), also its key in <see cref="Intervals"/>.</summary>
     public const string FlaggedShareKey = "frac_ratio_lt_third";
 
+    /// <summary>JSON name of the near-copy share (pixel d1 &lt; 0.05), also its key in <see cref="Intervals"/>.</summary>
+    public const string NearCopyShareKey = "frac_d1_lt_0_05";
+
     /// <summary>samples, train_train (self excluded) or heldout_train.</summary>
     public required string Set { get; init; }
 
@@ -42,7 +45,7 @@ public sealed record SetMetrics
     public Histogram? D1Histogram { get; init; }
 
     /// <summary>Fraction with d1 &lt; 0.05.</summary>
-    [JsonPropertyName("frac_d1_lt_0_05")]
+    [JsonPropertyName(NearCopyShareKey)]
     public double? FracD1Below005 { get; init; }
 
     /// <summary>Fraction with d1 &lt; 0.1.</summary>

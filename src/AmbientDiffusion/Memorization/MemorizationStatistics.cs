@@ -100,14 +100,14 @@ public static class MemorizationStatistics
             var carlini = 0;
             var flags = new Dictionary<string, bool[]>
             {
-                ["frac_d1_lt_0_05"] = s.First.Select(d => d < 0.05).ToArray(),
+                [SetMetrics.NearCopyShareKey] = s.First.Select(d => d < 0.05).ToArray(),
                 ["frac_d1_lt_0_1"] = s.First.Select(d => d < 0.1).ToArray(),
-                ["frac_ratio_lt_third"] = new bool[n],
+                [SetMetrics.FlaggedShareKey] = new bool[n],
                 ["frac_carlini"] = new bool[n],
             };
             for (var i = 0; i < n; i++)
             {
-                if (s.First[i] == 0 || s.First[i] < s.Second[i] / 3) { ratio++; flags["frac_ratio_lt_third"][i] = true; }
+                if (s.First[i] == 0 || s.First[i] < s.Second[i] / 3) { ratio++; flags[SetMetrics.FlaggedShareKey][i] = true; }
                 if (s.First[i] < carliniAlpha * s.CarliniMean[i]) { carlini++; flags["frac_carlini"][i] = true; }
             }
             return new SetMetrics
