@@ -6,7 +6,7 @@
 # Usage: bash docs/tools/em-study.sh [RUNS]   (default runs/; rerunning continues where it stopped)
 # Two lanes run side by side, one core each (device.threads: 1 in the configs): seed 0 and seed 1. The N = 16 part
 # needs the frontier's N = 16 sweep (docs/tools/frontier-study.sh RUNS 16): its clean and ambient p = 0.6 cells are
-# the comparison, and its ambient checkpoint at 16 kimg starts ambient -> EM. About 2 h 10 min on a quiet 2-core machine.
+# the comparison, and its ambient p = 0.6 checkpoint at 16 kimg starts ambient -> EM there. About 2 h 10 min on a quiet 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-runs}

@@ -8,21 +8,20 @@ its ambient start), quality in the classifier's feature space (report/evaluation
 statistics against its clean training images (report/report.json, pixels).
 Part 2: the N = 16 memorization comparison, one seed: copies with bootstrap intervals, membership attacks, quality.
 """
-import json
 import os
-import statistics
+import re
 import sys
 
-AMBIENT_START_KIMG = 8.0  # ambient -> EM starts from the ambient arm's checkpoint at 8 kimg (configs/em-study-from-ambient.yaml)
+from run_reports import (attacks, checkpoint_kimg, copies, generalization_gap, load, mean_sd, median, quality,
+                         training_seconds, with_interval)
 
 
-def training_seconds(run, upto_kimg=None):
-    total = 0.0
-    for line in open(os.path.join(run, "metrics.jsonl")):
-        tick = json.loads(line)
-        if "seconds_per_tick" in tick and (upto_kimg is None or tick["kimg"] <= upto_kimg + 1e-6):
-            total += tick["seconds_per_tick"]
-    return total
+def warm_start(round_dir):
+    """The checkpoint an EM round started from (em.checkpoint as the round recorded it), or None for a Gaussian start."""
+    em = load(os.path.join(round_dir, "round.json"))["em"]
+    init = re.search(r"^init: *(\S+)", em, re.M)
+    path = re.search(r"^checkpoint: *(\S+)", em, re.M)
+    return path.group(1) if init and init.group(1) == "checkpoint" and path else None
 
 
 def em_rounds(em):
@@ -41,23 +40,11 @@ def arm_run(study, arm, suffix):
     seconds = 0.0
     for k in range(em_rounds(em)):
         round_dir = os.path.join(em, f"round-{k:02d}")
-        seconds += json.load(open(os.path.join(round_dir, "round.json")))["e_step_seconds"] + training_seconds(round_dir)
-    if arm == "from-ambient":
-        seconds += training_seconds(os.path.join(study, f"em-study-ambient{suffix}"), AMBIENT_START_KIMG)
+        seconds += load(os.path.join(round_dir, "round.json"))["e_step_seconds"] + training_seconds(round_dir)
+    start = warm_start(os.path.join(em, "round-00"))
+    if start:  # ambient -> EM also pays for the ambient training up to its starting checkpoint (RUN/checkpoints/FILE)
+        seconds += training_seconds(os.path.dirname(os.path.dirname(start)), checkpoint_kimg(start))
     return os.path.join(em, f"round-{em_rounds(em) - 1:02d}"), seconds
-
-
-def pixels(run):
-    report = json.load(open(os.path.join(run, "report", "report.json")))
-    return next(s for s in report["spaces"] if s["name"] == "pixels")["sets"][0]
-
-
-def quality(run):
-    return json.load(open(os.path.join(run, "report", "evaluation", "classifier", "metrics.json")))
-
-
-def mean_sd(xs, digits):
-    return f"{statistics.mean(xs):.{digits}f} ± {statistics.stdev(xs):.{digits}f}" if len(xs) > 1 else f"{xs[0]:.{digits}f}"
 
 
 def part1(runs):
@@ -71,12 +58,12 @@ def part1(runs):
         for suffix in ("", "-s1"):
             try:
                 run, seconds = arm_run(study, arm, suffix)
-                q, p = quality(run), pixels(run)
+                q, p = quality(run), copies(run)
             except (OSError, KeyError, StopIteration) as e:
                 print(f"<!-- {arm}{suffix}: {e} -->", file=sys.stderr)
                 continue
             rows.append({"seconds": seconds, **{k: q[k]["value"] for k in ("fd", "precision", "recall", "density", "coverage")},
-                         "flagged": p["frac_ratio_lt_third"], "d1<0.05": p["frac_d1_lt_0_05"], "d1 median": next(x["value"] for x in p["d1"]["percentiles"] if x["q"] == 50)})
+                         "flagged": p["frac_ratio_lt_third"], "d1<0.05": p["frac_d1_lt_0_05"], "d1 median": median(p["d1"])})
             floors.append({k: q[k]["floor"] for k in ("fd", "precision", "recall", "density", "coverage")})
         if rows:
             print(f"| {arm} | {len(rows)} | " + " | ".join(mean_sd([r[c] for r in rows], d) for c, d in columns) + " |")
@@ -86,8 +73,7 @@ def part1(runs):
 
 
 def interval(p, key):
-    iv = p.get("intervals", {}).get(key)
-    return f"{p[key]:.3f} [{iv['lo']:.3f}, {iv['hi']:.3f}]" if iv else f"{p[key]:.3f}"
+    return with_interval(p[key], p.get("intervals", {}).get(key))
 
 
 def part2(runs):
@@ -101,25 +87,18 @@ def part2(runs):
     for label, rel in cells:
         run = os.path.join(runs, rel)
         try:
-            p, q = pixels(run), quality(run)
-            gap = json.load(open(os.path.join(run, "report", "quality.json")))
+            p, q, gap = copies(run), quality(run), generalization_gap(run)
         except (OSError, KeyError, StopIteration) as e:
             print(f"<!-- {label}: {e} -->", file=sys.stderr)
             continue
-        attacks = {}
-        path = os.path.join(run, "report", "membership.json")
-        if os.path.exists(path):
-            attacks = {a["name"]: a for a in json.load(open(path))["attacks"]}
+        found = attacks(run)
 
         def auc(name):
-            a = attacks.get(name)
-            if not a:
-                return "—"
-            iv = a.get("auc_interval")
-            return f"{a['auc']:.3f}" + (f" [{iv['lo']:.3f}, {iv['hi']:.3f}]" if iv else "")
+            a = found.get(name)
+            return with_interval(a["auc"], a.get("auc_interval")) if a else "—"
 
         def tpr(name):
-            return f"{attacks[name]['tpr_at_1pct_fpr']:.2f}" if name in attacks else "—"
+            return f"{found[name]['tpr_at_1pct_fpr']:.2f}" if name in found else "—"
 
         print(f"| {label} | {interval(p, 'frac_ratio_lt_third')} | {interval(p, 'frac_d1_lt_0_05')} | {auc('loss')} | {auc('loss_observed')} | {auc('pia')} | "
               f"{tpr('loss')} / {tpr('pia')} | {q['fd']['value']:.1f} ({q['fd']['floor']:.2f}) | {q['precision']['value']:.3f} | "

@@ -5,21 +5,10 @@ usage: memorization_study_table.py SWEEP_DIR   (e.g. runs/fmnist-memorization)
 Per run: the copy statistics of its samples beside the held-out -> train baseline (report/report.json), and its
 quality in the auto-classifier's feature space beside the floor (report/evaluation/classifier/metrics.json).
 """
-import json
 import os
 import sys
 
-
-def space(report, name):
-    return next((s for s in report["spaces"] if s["name"] == name), None)
-
-
-def subset(sp, role):
-    return next((s for s in sp["sets"] if s["set"] == role), None) if sp else None
-
-
-def median(stat):
-    return next(p["value"] for p in stat["percentiles"] if p["q"] == 50)
+from run_reports import load, median, space, subset
 
 
 def main(sweep):
@@ -30,7 +19,7 @@ def main(sweep):
         base = os.path.join(sweep, run, "report")
         if not os.path.exists(os.path.join(base, "report.json")):
             continue
-        report = json.load(open(os.path.join(base, "report.json")))
+        report = load(os.path.join(base, "report.json"))
         pixels = space(report, "pixels")
         s, h = subset(pixels, "samples"), subset(pixels, "heldout_train")
         cls = space(report, "classifier")
@@ -43,7 +32,7 @@ def main(sweep):
                  f"{median(cs['cos1']):.4f} ({median(ch['cos1']):.4f})" if cs else "–"]
         metrics_path = os.path.join(base, "evaluation", "classifier", "metrics.json")
         if os.path.exists(metrics_path):
-            m = json.load(open(metrics_path))
+            m = load(metrics_path)
             cells += [f"{m[k]['value']:.3g} ({m[k]['floor']:.3g})" for k in ("fd", "precision", "recall")]
         else:
             cells += ["–"] * 3

@@ -86,11 +86,12 @@ public static class FrontierSummary
         return intervals;
     }
 
-    /// <summary>The runs grouped into cells, ordered by objective, N and p.</summary>
+    /// <summary>The runs grouped into cells, ordered by N, then p, then objective: a table reads down each N's curve
+    /// from the clean model (p = 0) to the most corrupted.</summary>
     public static IReadOnlyList<FrontierCell> Cells(IReadOnlyList<FrontierRun> runs) => runs
         .GroupBy(r => (r.TrainingImages, r.P, r.Loss))
         .Select(g => new FrontierCell(g.Key.TrainingImages, g.Key.P, g.Key.Loss, g.OrderBy(r => r.Seed).ToList()))
-        .OrderBy(c => c.Loss, StringComparer.Ordinal).ThenBy(c => c.TrainingImages).ThenBy(c => c.P).ToList();
+        .OrderBy(c => c.TrainingImages).ThenBy(c => c.P).ThenBy(c => c.Loss, StringComparer.Ordinal).ToList();
 
     /// <summary>The columns of the tables: (column, set, header).</summary>
     private static readonly (string Column, string Set, string Header)[] Columns =
@@ -115,7 +116,7 @@ public static class FrontierSummary
         Directory.CreateDirectory(folder);
         static string F(double? v) => v is { } x ? x.ToString("0.####", CultureInfo.InvariantCulture) : "";
         var csv = new StringBuilder("run,n,p,loss,seed," + string.Join(',', Columns.Select(c => c.Header.Replace(',', ';'))) + ",flagged_lo,flagged_hi,mia_loss_auc_lo,mia_loss_auc_hi\n");
-        foreach (var r in runs.OrderBy(r => r.Loss, StringComparer.Ordinal).ThenBy(r => r.TrainingImages).ThenBy(r => r.P).ThenBy(r => r.Seed))
+        foreach (var r in Cells(runs).SelectMany(c => c.Runs))
         {
             csv.Append(CultureInfo.InvariantCulture, $"\"{r.Run}\",{r.TrainingImages},{F(r.P)},{r.Loss},{r.Seed}");
             foreach (var (column, set, _) in Columns) csv.Append(',').Append(F(SweepSummary.Lookup(r.Values, column, set)));
