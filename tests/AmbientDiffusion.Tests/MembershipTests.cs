@@ -48,6 +48,15 @@ public class MembershipTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => RocAnalysis.Auc([double.NaN], [1]));
     }
 
+    [Fact]
+    public void The_auc_of_a_member_set_beyond_46341_images_stays_in_zero_to_one()
+    {
+        // m (m + 1) / 2 overflows a 32-bit integer from m = 46341; half the members score above every non-member.
+        var members = Enumerable.Range(0, 50_000).Select(i => i % 2 == 0 ? 10.0 + i : -10.0 - i).ToArray();
+        var nonMembers = Enumerable.Range(0, 1000).Select(i => i / 1000.0).ToArray();
+        Assert.Equal(0.5, RocAnalysis.Auc(members, nonMembers), 12);
+    }
+
     [Trait(TestPrecision.Category, TestPrecision.Statistical)]
     [Fact]
     public void Bootstrap_intervals_cover_the_true_rate_of_a_bernoulli_at_the_stated_level()
@@ -142,7 +151,16 @@ public class MembershipTests(ITestOutputHelper output)
 
         MembershipReport memorized, unrelated;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using (var trainer = Train(dir, planted, "planted", Steps)) memorized = Attack(trainer);
+        using (var trainer = Train(dir, planted, "planted", Steps))
+        {
+            memorized = Attack(trainer);
+            // A score depends on the image, the model and the seed, not on the batch an image shares.
+            var byBatch = new[] { 64, 5 }.Select(batch => MembershipAnalyzer.Attack(new AttackTarget(trainer.Model, null), memberSet, nonMemberSet,
+                source, source with { Available = 64, Scored = 64 }, settings with { BatchSize = batch }, bootstrap, []).Scores).ToArray();
+            foreach (var (large, small) in byBatch[0].Zip(byBatch[1]))
+                foreach (var (a, b) in large.Members.Concat(large.NonMembers).Zip(small.Members.Concat(small.NonMembers)))
+                    Assert.True(Math.Abs(a - b) <= 1e-4 * Math.Max(1, Math.Abs(a)), $"{large.Name}: score {a} in batches of 64, {b} in batches of 5");
+        }
         using (var trainer = Train(dir, other, "other", Steps)) unrelated = Attack(trainer);
         output.WriteLine($"two models of {Steps} steps trained and attacked in {clock.Elapsed.TotalSeconds:F1} s");
         foreach (var (name, report) in new[] { ("trained on the members", memorized), ("trained on other images", unrelated) })
@@ -192,6 +210,12 @@ public class MembershipTests(ITestOutputHelper output)
         var again = OverTimeAnalysis.Run(result.Run, config, folder, settings);
         Assert.Equal(0, again.Analysed);
         Assert.Equal(finished, File.GetLastWriteTimeUtc(Path.Combine(folder, first.Points[0].Folder, MembershipReportWriter.JsonFile)));
+        // A rerun with other attack settings or another sample count would mix unlike points in one chart: it stops, naming the folder.
+        var moreImages = settings with { Memorization = settings.Memorization with { Membership = settings.Memorization.Membership with { MaxImages = 7 } } };
+        var mismatch = Assert.Throws<InvalidDataException>(() => OverTimeAnalysis.Run(result.Run, config, folder, moreImages));
+        Assert.Contains(Path.Combine(folder, first.Points[0].Folder), mismatch.Message, StringComparison.Ordinal);
+        Assert.Contains("attack settings", mismatch.Message, StringComparison.Ordinal);
+        Assert.Contains("draws 3", Assert.Throws<InvalidDataException>(() => OverTimeAnalysis.Run(result.Run, config, folder, settings with { Samples = 3 })).Message, StringComparison.Ordinal);
         foreach (var file in new[] { OverTimeAnalysis.JsonFile, OverTimeAnalysis.CsvFile, OverTimeAnalysis.ChartStem + ".png" })
             Assert.True(File.Exists(Path.Combine(folder, file)), file);
 
@@ -207,6 +231,44 @@ public class MembershipTests(ITestOutputHelper output)
         Assert.Contains("| 24 | 0.5 | ambient | 1 |", File.ReadAllText(Path.Combine(frontier, "frontier.md")), StringComparison.Ordinal);
         foreach (var file in new[] { "frontier.csv", "frontier-flagged-fd.png", "frontier-auc-fd.png", "frontier-auc-recall.png" })
             Assert.True(File.Exists(Path.Combine(frontier, file)), file);
+    }
+
+    [Fact]
+    public void A_class_conditional_model_is_attacked_with_labels_on_both_sides_or_on_neither()
+    {
+        using var dir = new TempDir();
+        using var scope = torch.NewDisposeScope();
+        using var init = new Generator(1);
+        using var dropout = new Generator(2);
+        using var model = new EdmPreconditioner(new DdpmUNet(new UNetOptions(8, 1, 0, 16, [1, 2], 1, [4], 0, false, LabelDim: 2), init, dropout));
+        model.eval();
+        using var target = new AttackTarget(model, null);
+        var (train, heldOut) = (RandomImages(6, 1), RandomImages(8, 2));
+        var labels = new Data.DatasetLabels([0, 1, 0, 1, 0, 1], [1, 1, 0, 0, 1, 0, 1, 0], ["a", "b"]);
+        var labelled = dir.File("labelled.safetensors");
+        Data.PreparedDataset.Write(labelled, train, heldOut, new { Source = "labelled" }, labels);
+        var unlabelled = dir.File("unlabelled.safetensors");
+        Data.PreparedDataset.Write(unlabelled, train, heldOut, new { Source = "unlabelled" });
+        (long[]? Members, long[]? NonMembers, List<string> Notes) Read(string trainPath, string? heldOutPath)
+        {
+            var notes = new List<string>();
+            var options = new MembershipOptions { CheckpointPath = "unused", TrainPath = trainPath, HeldOutPath = heldOutPath, OutputDirectory = dir.File("out") };
+            var (members, nonMembers, _, _) = MembershipInputs.Read(options, target, notes);
+            return (members.Labels, nonMembers.Labels, notes);
+        }
+
+        var both = Read(labelled, null);
+        Assert.Equal([0L, 1, 0, 1, 0, 1], both.Members!);
+        Assert.Equal([1L, 1, 0, 0, 1, 0, 1, 0], both.NonMembers!);
+        Assert.DoesNotContain(both.Notes, n => n.Contains("null label", StringComparison.Ordinal));
+        // Labels on one side only: a conditional model denoises better given the class, so neither side gets them.
+        foreach (var (trainPath, heldOutPath, side) in new[] { (unlabelled, labelled, "non-members"), (labelled, unlabelled, "members") })
+        {
+            var one = Read(trainPath, heldOutPath);
+            Assert.Null(one.Members);
+            Assert.Null(one.NonMembers);
+            Assert.Contains(one.Notes, n => n.Contains($"only the {side} have labels", StringComparison.Ordinal));
+        }
     }
 
     [Fact]
@@ -251,7 +313,7 @@ public class MembershipTests(ITestOutputHelper output)
         // The checkpoint is only opened after the checks: the training set without held-out images is refused first.
         var noHeldOut = CliErrorConventionTests.Run(["memorization", "--only-membership", "--checkpoint", train, "--train", train, "-o", output]);
         Assert.Equal(1, noHeldOut.Code);
-        Assert.Contains("no held-out images", Assert.Single(noHeldOut.ErrorLines), StringComparison.Ordinal);
+        Assert.Contains("0 held-out image(s) (heldout_images), expected at least 2", Assert.Single(noHeldOut.ErrorLines), StringComparison.Ordinal);
         Assert.False(Directory.Exists(output));
     }
 }

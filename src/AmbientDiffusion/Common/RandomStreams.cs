@@ -10,6 +10,18 @@ public enum RandomStream : ulong
     /// <summary>The dataset corruption of one image: (corruption seed, image index).</summary>
     Corruption = 0xC0DE,
 
+    /// <summary>The seeded subset of training images queried by the copy analysis's train → train baseline: (baseline seed).</summary>
+    BaselineTrainQueries = 1,
+
+    /// <summary>The seeded subset of held-out images queried by the held-out → train baseline: (baseline seed).</summary>
+    BaselineHeldOutQueries = 2,
+
+    /// <summary>The seeded subset of training images a membership attack scores: (attack seed).</summary>
+    MembershipMembers = 3,
+
+    /// <summary>The seeded subset of held-out images a membership attack scores: (attack seed).</summary>
+    MembershipNonMembers = 4,
+
     /// <summary>The further-corruption keep mask of one image in <c>fixed</c> mode: (training seed, image index).</summary>
     FixedFurtherCorruption = 0xB0B,
 

@@ -80,7 +80,7 @@ public static class FrontierSummary
         var copies = System.Text.Json.JsonSerializer.Deserialize<MemorizationReport>(File.ReadAllBytes(Path.Combine(report, MemorizationReportWriter.JsonFile)), MemorizationReportWriter.JsonOptions);
         if (copies?.Space("pixels")?.Set(MemorizationAnalyzer.SamplesSet)?.Intervals is { } pixels)
             foreach (var (key, interval) in pixels) intervals[key] = interval;
-        if (MembershipReportWriter.Read(report) is { } membership)
+        if (RunDirectory.ReadMembership(report) is { } membership)
             foreach (var attack in membership.Attacks)
                 if (attack.AucInterval is { } auc) intervals[$"mia_{attack.Name}_auc"] = auc;
         return intervals;

@@ -96,7 +96,11 @@ public static class OverTimeAnalysis
             var name = Path.GetFileNameWithoutExtension(checkpoints[k]);
             var done = Path.Combine(folder, name);
             progress?.Report(new ExperimentProgress($"over time: {name}", k, checkpoints.Count));
-            if (File.Exists(Path.Combine(done, MembershipReportWriter.JsonFile)) && File.Exists(Path.Combine(done, MemorizationReportWriter.JsonFile))) continue;
+            if (File.Exists(Path.Combine(done, MembershipReportWriter.JsonFile)) && File.Exists(Path.Combine(done, MemorizationReportWriter.JsonFile)))
+            {
+                RequireSameAnalysis(done, seeds.Count, settings.Memorization);
+                continue;
+            }
             var staging = done + Staging;
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
             AnalyseCheckpoint(checkpoints[k], config, inputs, prepared, seeds, staging, settings.Memorization, device);
@@ -108,6 +112,23 @@ public static class OverTimeAnalysis
         var points = checkpoints.Select(c => Point(Path.Combine(folder, Path.GetFileNameWithoutExtension(c)))).ToList();
         WriteSummary(points, folder);
         return new OverTimeSummary(points, analysed);
+    }
+
+    /// <summary>A finished checkpoint is kept only when it was analysed as this call would analyse it: as many samples
+    /// and the same attack and interval settings; otherwise the chart would mix unlike points, so the call stops.</summary>
+    private static void RequireSameAnalysis(string done, int samples, MemorizationSettings settings)
+    {
+        var point = Point(done);
+        var membership = MembershipReportWriter.Read(done)!;
+        var differences = new List<string>();
+        if (point.Samples != samples) differences.Add($"{point.Samples} samples, this call draws {samples} (--over-time-samples)");
+        string Json<T>(T value) => JsonSerializer.Serialize(value, MembershipReportWriter.JsonOptions);
+        if (Json(membership.Settings) != Json<MembershipSettings>(settings.Membership))
+            differences.Add($"attack settings {Json(membership.Settings)}, this call's are {Json<MembershipSettings>(settings.Membership)} (--membership-max-images, memorization.membership)");
+        if (Json(membership.Bootstrap) != Json(settings.Bootstrap))
+            differences.Add($"interval settings {Json(membership.Bootstrap)}, this call's are {Json(settings.Bootstrap)}");
+        if (differences.Count > 0)
+            throw new InvalidDataException($"{done}: analysed with {string.Join("; and ", differences)}. Give another output folder (-o), or delete {done} to analyse it again");
     }
 
     private static void AnalyseCheckpoint(string checkpoint, ExperimentConfig config, RunInputs inputs, string prepared, IReadOnlyList<ulong> seeds, string staging,

@@ -41,6 +41,11 @@ public sealed class RunDirectory(string path)
     /// <summary>Folder of report/ that `ambient memorization --only-membership` writes by default.</summary>
     public const string MembershipFolder = "membership";
 
+    /// <summary>The attacks of a report folder: its membership.json (written beside the copy analysis) or, failing that,
+    /// the one <c>--only-membership</c> writes into its <see cref="MembershipFolder"/>; null when neither exists.</summary>
+    public static Membership.MembershipReport? ReadMembership(string reportFolder) =>
+        Membership.MembershipReportWriter.Read(reportFolder) ?? Membership.MembershipReportWriter.Read(System.IO.Path.Combine(reportFolder, MembershipFolder));
+
     /// <summary>Name of the checkpoint folder inside a run.</summary>
     public const string CheckpointsFolder = "checkpoints";
 

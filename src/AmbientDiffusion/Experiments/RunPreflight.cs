@@ -38,8 +38,8 @@ public static class RunPreflight
         var needed = MemorizationAnalyzer.MinimumRows;
         if (count < needed || heldOut == 1)
             throw new InvalidDataException($"{prepared}: {(count < needed ? $"{count} training image" : "1 held-out image")}, expected at least {needed} for the memorization analysis (d2 and its Fréchet distances; 0 held-out images are fine), or set memorization.enabled: false");
-        if (memorization.Membership.Enabled && heldOut < 2)
-            throw new InvalidDataException($"{prepared}: {heldOut} held-out image(s), expected at least 2 for memorization.membership (the non-members of the attack are the held-out images); prepare a held-out split or set memorization.membership.enabled: false");
+        if (memorization.Membership.Enabled && heldOut < Membership.MembershipInputs.MinimumNonMembers)
+            throw new InvalidDataException($"{prepared}: {heldOut} held-out image(s), expected at least {Membership.MembershipInputs.MinimumNonMembers} for memorization.membership (the non-members of the attack are the held-out images); prepare a held-out split or set memorization.membership.enabled: false");
         if (string.IsNullOrWhiteSpace(memorization.FeaturesTrain)) return;
         var width = MemorizationInputs.CheckFeatureFile(memorization.FeaturesTrain, count, $"the training set {prepared}")[1];
         var samples = config.Sampling.SeedList().Count;

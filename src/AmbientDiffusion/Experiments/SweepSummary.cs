@@ -169,7 +169,7 @@ public static class SweepSummary
             if (quality.FdTrainBaseline is { } floor) values[("fd_pixels", HeldOutSet)] = floor;
             if (quality.FdSamplesTrain is { } toTrain) values[("fd_pixels_to_train", MemorizationAnalyzer.SamplesSet)] = toTrain;
         }
-        if (Membership.MembershipReportWriter.Read(reportFolder) is { } membership)
+        if (RunDirectory.ReadMembership(reportFolder) is { } membership)
             foreach (var attack in membership.Attacks)
             {
                 values[($"mia_{attack.Name}_auc", MemorizationAnalyzer.SamplesSet)] = attack.Auc;

@@ -8,9 +8,10 @@ namespace AmbientDiffusion.Membership;
 /// <summary>
 /// The masks a membership attack gives a model trained on masked data, one per image from the stream (attack seed,
 /// <see cref="RandomStream.MembershipMask"/>, set, image): an observation mask A' drawn by the training data's own mask
-/// operator, then the further-corruption keep mask B, pixel by pixel, as the fixed-mask sampler draws them. The model's
-/// input mask is A ⊙ B where A is A' or, for the corruption-aware attack on a member, the mask it was trained with; B
-/// is the same either way.
+/// operator, then the further-corruption keep mask B with the same keep probability as the fixed-mask sampler's. Unlike
+/// the sampler, which draws B only where A shows a pixel, B is drawn at every pixel, so that it does not depend on A:
+/// the model's input mask is A ⊙ B where A is A' or, for the corruption-aware attack on a member, the mask it was
+/// trained with, and B is the same either way.
 /// </summary>
 public static class AttackMasks
 {

@@ -42,8 +42,8 @@ public static class MembershipAnalyzer
         var scores = new List<AttackScores> { DenoisingLossAttack.Run(target, members, nonMembers, settings, observedOnly: false, Step) };
         if (aware) scores.Add(DenoisingLossAttack.Run(target, members, nonMembers, settings, observedOnly: true, Step));
         scores.Add(ProximalInitializationAttack.Run(target, members, nonMembers, settings, Step));
-        foreach (var (fpr, minimum) in new[] { (0.01, 100), (0.001, 1000) })
-            if (nonMembers.Count < minimum)
+        foreach (var fpr in MembershipMetrics.ReportedFprs)
+            if (nonMembers.Count < Math.Round(1 / fpr))
                 notes.Add(FormattableString.Invariant($"TPR at {fpr:P1} FPR: with {nonMembers.Count} non-members the smallest FPR above 0 is {1.0 / nonMembers.Count:G3}, so this TPR is the share of members scored above every non-member"));
         var key = double.IsNaN(target.Kimg) ? "" : target.Kimg.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var report = new MembershipReport

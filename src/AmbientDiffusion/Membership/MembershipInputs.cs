@@ -1,3 +1,4 @@
+using AmbientDiffusion.Common;
 using AmbientDiffusion.Corruption;
 using AmbientDiffusion.Data;
 using AmbientDiffusion.Memorization;
@@ -13,6 +14,9 @@ namespace AmbientDiffusion.Membership;
 /// </summary>
 public static class MembershipInputs
 {
+    /// <summary>Fewest non-members an attack runs with (an AUC and its bootstrap interval need more than one).</summary>
+    public const int MinimumNonMembers = 2;
+
     /// <summary>Checks from the files' headers alone, before any work, that the attack can run: the checkpoint, the
     /// training set and the other files exist, non-members exist (held-out images, or <see cref="MembershipOptions.HeldOutPath"/>),
     /// and the corrupted dataset has one image per training image.</summary>
@@ -26,8 +30,8 @@ public static class MembershipInputs
         using (var prepared = PreparedDataset.Open(options.TrainPath))
         {
             count = prepared.Count;
-            if (options.HeldOutPath is null && prepared.HeldOutCount < 1)
-                throw new InvalidDataException($"{options.TrainPath}: no held-out images (heldout_images) to serve as non-members; prepare the dataset with a held-out split or pass --heldout");
+            if (options.HeldOutPath is null && prepared.HeldOutCount < MinimumNonMembers)
+                throw new InvalidDataException($"{options.TrainPath}: {prepared.HeldOutCount} held-out image(s) (heldout_images), expected at least {MinimumNonMembers} to serve as non-members; prepare the dataset with a held-out split or pass --heldout");
         }
         if (options.CorruptedPath is { } corruptedPath)
         {
@@ -54,6 +58,8 @@ public static class MembershipInputs
         {
             others = MemorizationInputs.ReadImages(heldOutPath, SetRole.HeldOut);
             MemorizationInputs.CheckCompatible(others, train);
+            if (others.Count < MinimumNonMembers)
+                throw new InvalidDataException($"{heldOutPath}: {others.Count} image(s), expected at least {MinimumNonMembers} non-members for the membership attacks");
             otherLabels = null;
             if (others.Source.Tensor == PreparedDataset.ImagesKey)
             {
@@ -66,12 +72,21 @@ public static class MembershipInputs
             others = heldOut ?? throw new InvalidDataException($"{options.TrainPath}: no held-out images (heldout_images) to serve as non-members; prepare the dataset with a held-out split or pass --heldout");
             otherLabels = prepared.HeldOutLabels is { Length: > 0 } held ? held : null;
         }
-        var memberIndices = MemorizationAnalyzer.Subset(train.Count, settings.MaxImages, settings.Seed, 3);
-        var otherIndices = MemorizationAnalyzer.Subset(others.Count, settings.MaxImages, settings.Seed, 4);
+        var memberIndices = MemorizationAnalyzer.Subset(train.Count, settings.MaxImages, settings.Seed, RandomStream.MembershipMembers);
+        var otherIndices = MemorizationAnalyzer.Subset(others.Count, settings.MaxImages, settings.Seed, RandomStream.MembershipNonMembers);
         if (memberIndices.Length < train.Count) notes.Add($"members: a seeded subset of {memberIndices.Length} of {train.Count} training images (seed {settings.Seed})");
         if (otherIndices.Length < others.Count) notes.Add($"non-members: a seeded subset of {otherIndices.Length} of {others.Count} held-out images (seed {settings.Seed})");
+        // A class-conditional model denoises an image better given its class, so both sides get labels or neither does.
         var labelled = network.LabelDim > 0;
-        if (labelled && prepared.Labels is null) notes.Add("the model is class-conditional but the training set has no labels: every image is scored with the null label");
+        var memberLabels = labelled ? Select(prepared.Labels, memberIndices) : null;
+        var nonMemberLabels = labelled ? Select(otherLabels, otherIndices) : null;
+        if (labelled && (memberLabels is null || nonMemberLabels is null))
+        {
+            notes.Add(memberLabels is null && nonMemberLabels is null
+                ? "the model is class-conditional but neither the training set nor the non-members have labels: every image is scored with the null label"
+                : $"the model is class-conditional but only the {(memberLabels is null ? "non-members" : "members")} have labels: the attack would compare unlike inputs, so every image is scored with the null label");
+            (memberLabels, nonMemberLabels) = (null, null);
+        }
 
         Tensor? masks = null;
         if (target.Masking is null) notes.Add("the model takes no masks (trained on clean or noisy data): the corruption-aware attack does not apply");
@@ -79,12 +94,9 @@ public static class MembershipInputs
         else masks = ReadMasks(options.CorruptedPath, options.TrainPath, train.Count, (int)c, (int)h, (int)w, target.Masking.MaskChannels, memberIndices);
 
         var members = new CandidateSet(CandidateRole.Members, $"{train.Source.Path}:{train.Source.Tensor}", memberIndices, ToFloat(train.Images, memberIndices),
-            labelled ? Select(prepared.Labels, memberIndices) : null, masks);
+            memberLabels, masks);
         var nonMembers = new CandidateSet(CandidateRole.NonMembers, $"{others.Source.Path}:{others.Source.Tensor}", otherIndices, ToFloat(others.Images, otherIndices),
-            labelled ? Select(otherLabels, otherIndices) : null, null);
-        if (labelled && otherLabels is null && prepared.Labels is not null)
-            notes.Add("non-members have no labels and are scored with the null label, members with their own: the attack would compare unlike inputs, so members use the null label too");
-        if (labelled && otherLabels is null) members = members with { Labels = null };
+            nonMemberLabels, null);
         return (members, nonMembers,
             new CandidateSource(members.Source, train.Count, members.Count, members.Labels is not null),
             new CandidateSource(nonMembers.Source, others.Count, nonMembers.Count, nonMembers.Labels is not null));

@@ -49,7 +49,16 @@ public static class MembershipReportWriter
     public static MembershipReport? Read(string directory)
     {
         var path = Path.Combine(directory, JsonFile);
-        return File.Exists(path) ? JsonSerializer.Deserialize<MembershipReport>(File.ReadAllBytes(path), JsonOptions) : null;
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<MembershipReport>(File.ReadAllBytes(path), JsonOptions)
+                ?? throw new InvalidDataException($"{path}: empty membership report");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not a membership report this version reads ({e.Message}); run the attacks again with --overwrite", e);
+        }
     }
 
     /// <summary>The CSV text ("\n" line ends, invariant numbers, G9).</summary>

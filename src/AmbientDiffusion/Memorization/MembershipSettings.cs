@@ -35,7 +35,8 @@ public record MembershipSettings
     /// <summary>Attack the EMA weights (what the samples come from) or, with false, the raw weights.</summary>
     public bool Ema { get; init; } = true;
 
-    /// <summary>Seed of the noise draws, masks and subsets (the experiment's seed in a run).</summary>
+    /// <summary>Seed of the noise draws, masks and subsets (<c>memorization.membership.seed</c>, not the experiment's seed:
+    /// runs of different seeds are attacked with the same draws and subsets).</summary>
     public ulong Seed { get; init; }
 
     /// <summary>Throws <see cref="SettingException"/> naming the first invalid setting.</summary>

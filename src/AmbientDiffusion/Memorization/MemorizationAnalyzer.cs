@@ -67,9 +67,9 @@ public static class MemorizationAnalyzer
         if (settings.BaselineQueries == 0) notes.Add("baselines disabled (baseline queries = 0)");
         else
         {
-            if (train.Count >= 3) trainQueries = Subset(train.Count, settings.BaselineQueries, settings.BaselineSeed, 1);
+            if (train.Count >= 3) trainQueries = Subset(train.Count, settings.BaselineQueries, settings.BaselineSeed, RandomStream.BaselineTrainQueries);
             else notes.Add($"train->train baseline skipped: it needs at least 3 training images, there are {train.Count}");
-            if (heldOut is not null) heldOutQueries = Subset(heldOut.Count, settings.BaselineQueries, settings.BaselineSeed, 2);
+            if (heldOut is not null) heldOutQueries = Subset(heldOut.Count, settings.BaselineQueries, settings.BaselineSeed, RandomStream.BaselineHeldOutQueries);
             else notes.Add("held-out->train baseline skipped: no held-out images (the training file has no heldout_images and no --heldout was given)");
             if (trainQueries is not null && trainQueries.Length < train.Count) notes.Add($"train->train baseline: a seeded subset of {trainQueries.Length} of {train.Count} training images (seed {settings.BaselineSeed})");
             if (heldOutQueries is not null && heldOutQueries.Length < heldOut!.Count) notes.Add($"held-out->train baseline: a seeded subset of {heldOutQueries.Length} of {heldOut.Count} held-out images (seed {settings.BaselineSeed})");
@@ -171,10 +171,10 @@ public static class MemorizationAnalyzer
     }
 
     /// <summary>Indices 0..n-1 when n &lt;= limit, else a seeded subset of <paramref name="limit"/> of them, ascending.</summary>
-    public static int[] Subset(int n, int limit, ulong seed, ulong stream)
+    public static int[] Subset(int n, int limit, ulong seed, RandomStream stream)
     {
         if (n <= limit) return Enumerable.Range(0, n).ToArray();
-        var chosen = new SeededRandom(seed, stream).Permutation(n)[..limit];
+        var chosen = RandomStreams.For(stream, seed).Permutation(n)[..limit];
         Array.Sort(chosen);
         return chosen;
     }

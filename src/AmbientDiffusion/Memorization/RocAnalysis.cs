@@ -29,7 +29,7 @@ public static class RocAnalysis
                 if (all[k].Member) memberRanks += rank;
             start = end + 1;
         }
-        return (memberRanks - m * (m + 1) / 2.0) / ((double)m * n);
+        return (memberRanks - m * (m + 1.0) / 2) / ((double)m * n); // in doubles: m (m + 1) overflows an int from m = 46341
     }
 
     /// <summary>The ROC curve: (FPR, TPR) at every distinct score used as the threshold, from (0, 0) (no one called a
