@@ -34,6 +34,12 @@ public class PipelineEvaluationTests
         // The memorization report opens with its verdict and lists every sample's scores.
         Assert.Contains("id=\"verdict\"", File.ReadAllText(Path.Combine(result.Run.Report, "report.html")), StringComparison.Ordinal);
         Assert.Equal(9, File.ReadAllLines(Path.Combine(result.Run.Report, "per_sample.csv")).Length);
+
+        // Another training seed is measured with the same instrument: the same floor split, so the same floors.
+        config.Seed = 1;
+        config.Name += "-seed1";
+        var other = MetricsReportWriter.Read(runner.Run(config).Run.Evaluation("pixels"))!;
+        Assert.Equal(metrics.Metrics.Select(m => (m.Key, m.Summary.Floor)), other.Metrics.Select(m => (m.Key, m.Summary.Floor)));
     }
 
     [Fact]

@@ -31,9 +31,6 @@ public sealed class LoopRunner(string runsRoot)
     /// <summary>Folder of run directories (and of the data cache, runs/data).</summary>
     public string RunsRoot { get; } = runsRoot;
 
-    /// <summary>Seed of the evaluation classifier of every loop (not the loop's seed: arms and seeds share one space).</summary>
-    public const ulong EvaluationClassifierSeed = RoundTraining.EvaluationClassifierSeed;
-
     /// <summary>The loop's folder layout for <paramref name="config"/>: runs/&lt;name&gt;/seed-&lt;seed&gt;.</summary>
     public LoopLayout Layout(ExperimentConfig config) => new(Path.Combine(RunsRoot, config.Name, LoopLayout.SeedFolder(config.Seed)));
 

@@ -14,9 +14,6 @@ namespace AmbientDiffusion.Rounds;
 /// </summary>
 public static class RoundTraining
 {
-    /// <summary>Seed of the evaluation classifier of every round (not the run's seed: arms and seeds share one space).</summary>
-    public const ulong EvaluationClassifierSeed = 0;
-
     /// <summary>Runs the round's stages, each skipped when its output is there; false when cancelled.
     /// <paramref name="study"/> is the loop's or EM's own config, whose data the evaluation space is learnt from.
     /// In a data-parallel job (<paramref name="parallel"/>) every rank trains, as <c>ambient train</c>'s ranks do, and
@@ -40,11 +37,9 @@ public static class RoundTraining
 
         ExperimentRunner.Sample(config, run, progress, cancel);
         if (cancel.IsCancellationRequested) return false;
-        // The evaluation space is learnt from the real images, never from a round's training set, with one seed for every
-        // arm and seed, so that all of them are measured in the same space (trained once per runs folder).
-        var evaluationSpace = ConfigLoader.Parse(ConfigLoader.ToYaml(study), study.Name);
-        evaluationSpace.Seed = EvaluationClassifierSeed;
-        var classifier = EvaluationStage.Classifier(evaluationSpace, cache, prepared, progress is null ? null : new ProgressRelay<(int Done, int Total)>(p => progress.Report(new ExperimentProgress("classifier", p.Done, p.Total))));
+        // The evaluation space is learnt from the real images, never from a round's training set (with the instrument's
+        // seed, so that every arm, seed and round is measured in the same space; trained once per runs folder).
+        var classifier = EvaluationStage.Classifier(study, cache, prepared, progress is null ? null : new ProgressRelay<(int Done, int Total)>(p => progress.Report(new ExperimentProgress("classifier", p.Done, p.Total))));
         var spaces = EvaluationStage.Spaces(config, classifier);
         EvaluationStage.Run(config, run, inputs, spaces, progress);
         ExperimentRunner.Analyze(config, run, inputs, spaces, progress);
