@@ -40,6 +40,20 @@ public sealed class FrontierSummaryTests
     }
 
     [Fact]
+    public void A_cell_where_only_the_second_seed_has_a_number_shows_that_runs_interval()
+    {
+        var firstWithout = new FrontierRun("n16-p0.6-s0", 16, 0.6, "ambient", 0, new Dictionary<(string, string), double> { [("eval_fd", "samples")] = 50 },
+            new Dictionary<string, ConfidenceInterval> { ["mia_loss_auc"] = new(0.1, 0.2, 0.95, 1000) });
+        var second = Run(16, 0.6, "ambient", 1, 0.10, 60, new ConfidenceInterval(0.05, 0.25, 0.95, 1000));
+        var cell = Assert.Single(FrontierSummary.Cells([firstWithout, second]));
+        Assert.Equal(0.1, cell.Bar("ratio_below_third", SetMetrics.FlaggedShareKey)!.Value, 12);
+
+        using var dir = new TempDir();
+        FrontierSummary.Write([firstWithout, second], [], dir.Path);
+        Assert.Contains(File.ReadAllLines(Path.Combine(dir.Path, "frontier.md")), l => l.StartsWith("| 16 | 0.6 | ambient | 2 | 0.1 [0.05, 0.25] |", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_table_states_mean_plus_minus_sd_for_several_seeds_and_the_interval_for_one()
     {
         using var dir = new TempDir();

@@ -40,7 +40,15 @@ public sealed record FrontierCell(int TrainingImages, double P, string Loss, IRe
     {
         var (_, sd, count) = Stat(column);
         if (count > 1) return sd;
-        return Runs.Count == 1 && Runs[0].Intervals.TryGetValue(intervalKey, out var i) ? (i.Hi - i.Lo) / 2 : null;
+        return OnlyInterval(column, intervalKey) is { } i ? (i.Hi - i.Lo) / 2 : null;
+    }
+
+    /// <summary>When exactly one of the cell's runs has the metric, that run's bootstrap interval (null otherwise): the
+    /// run that has the number, not the first of the cell, whose attack may not have run yet.</summary>
+    public ConfidenceInterval? OnlyInterval(string column, string intervalKey, string set = "samples")
+    {
+        var having = Runs.Where(r => r.Values.ContainsKey((column, set))).ToList();
+        return having.Count == 1 && having[0].Intervals.TryGetValue(intervalKey, out var i) ? i : null;
     }
 }
 
@@ -141,7 +149,7 @@ public static class FrontierSummary
                 if (mean is null) return "";
                 if (sd is { } s) return $"{F(mean)} ± {F(s)}";
                 var key = c.Column switch { "ratio_below_third" => SetMetrics.FlaggedShareKey, "frac_d1_below_0.05" => SetMetrics.NearCopyShareKey, var other => other };
-                return count == 1 && c.Set == "samples" && cell.Runs[0].Intervals.TryGetValue(key, out var i) ? $"{F(mean)} [{F(i.Lo)}, {F(i.Hi)}]" : F(mean);
+                return count == 1 && c.Set == "samples" && cell.OnlyInterval(c.Column, key) is { } i ? $"{F(mean)} [{F(i.Lo)}, {F(i.Hi)}]" : F(mean);
             });
             md.AppendLine($"| {cell.TrainingImages} | {F(cell.P)} | {cell.Loss} | {cell.Runs.Count} | {string.Join(" | ", entries)} |");
         }

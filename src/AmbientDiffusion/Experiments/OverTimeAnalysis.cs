@@ -91,6 +91,7 @@ public static class OverTimeAnalysis
         using var writer = DirectoryLock.Acquire(folder);
         var device = MemorizationAnalyzer.ResolveDevice(settings.Memorization.Device);
         var analysed = 0;
+        var points = new List<OverTimePoint>();
         for (var k = 0; k < checkpoints.Count; k++)
         {
             var name = Path.GetFileNameWithoutExtension(checkpoints[k]);
@@ -98,7 +99,9 @@ public static class OverTimeAnalysis
             progress?.Report(new ExperimentProgress($"over time: {name}", k, checkpoints.Count));
             if (File.Exists(Path.Combine(done, MembershipReportWriter.JsonFile)) && File.Exists(Path.Combine(done, MemorizationReportWriter.JsonFile)))
             {
-                RequireSameAnalysis(done, seeds.Count, settings.Memorization);
+                var (point, membership) = ReadFinished(done);
+                RequireSameAnalysis(done, point, membership, seeds.Count, settings.Memorization);
+                points.Add(point);
                 continue;
             }
             var staging = done + Staging;
@@ -106,20 +109,18 @@ public static class OverTimeAnalysis
             AnalyseCheckpoint(checkpoints[k], config, inputs, prepared, seeds, staging, settings.Memorization, device);
             if (Directory.Exists(done)) Directory.Delete(done, recursive: true);
             Directory.Move(staging, done);
+            points.Add(Point(done));
             analysed++;
         }
         progress?.Report(new ExperimentProgress("over time", checkpoints.Count, checkpoints.Count));
-        var points = checkpoints.Select(c => Point(Path.Combine(folder, Path.GetFileNameWithoutExtension(c)))).ToList();
         WriteSummary(points, folder);
         return new OverTimeSummary(points, analysed);
     }
 
     /// <summary>A finished checkpoint is kept only when it was analysed as this call would analyse it: as many samples
     /// and the same attack and interval settings; otherwise the chart would mix unlike points, so the call stops.</summary>
-    private static void RequireSameAnalysis(string done, int samples, MemorizationSettings settings)
+    private static void RequireSameAnalysis(string done, OverTimePoint point, MembershipReport membership, int samples, MemorizationSettings settings)
     {
-        var point = Point(done);
-        var membership = MembershipReportWriter.Read(done)!;
         var differences = new List<string>();
         if (point.Samples != samples) differences.Add($"{point.Samples} samples, this call draws {samples} (--over-time-samples)");
         string Json<T>(T value) => JsonSerializer.Serialize(value, MembershipReportWriter.JsonOptions);
@@ -157,14 +158,17 @@ public static class OverTimeAnalysis
     }
 
     /// <summary>The numbers of one finished checkpoint folder.</summary>
-    public static OverTimePoint Point(string checkpointFolder)
+    public static OverTimePoint Point(string checkpointFolder) => ReadFinished(checkpointFolder).Point;
+
+    /// <summary>The point and the attack's report of one finished checkpoint folder, each file read once.</summary>
+    private static (OverTimePoint Point, MembershipReport Membership) ReadFinished(string checkpointFolder)
     {
         var report = JsonSerializer.Deserialize<MemorizationReport>(File.ReadAllBytes(Path.Combine(checkpointFolder, MemorizationReportWriter.JsonFile)), MemorizationReportWriter.JsonOptions)
             ?? throw new InvalidDataException($"{checkpointFolder}: empty {MemorizationReportWriter.JsonFile}");
         var membership = MembershipReportWriter.Read(checkpointFolder) ?? throw new InvalidDataException($"{checkpointFolder}: no {MembershipReportWriter.JsonFile}");
         var pixels = report.Space("pixels")?.Set(MemorizationAnalyzer.SamplesSet);
         var name = Path.GetFileName(checkpointFolder);
-        return new OverTimePoint
+        return (new OverTimePoint
         {
             Step = long.Parse(name["checkpoint-".Length..], CultureInfo.InvariantCulture),
             Kimg = membership.Kimg,
@@ -175,7 +179,7 @@ public static class OverTimeAnalysis
             NearShare = pixels?.FracD1Below005,
             NearInterval = pixels?.Intervals?.GetValueOrDefault(SetMetrics.NearCopyShareKey),
             Attacks = membership.Attacks,
-        };
+        }, membership);
     }
 
     private static void WriteSummary(IReadOnlyList<OverTimePoint> points, string folder)
